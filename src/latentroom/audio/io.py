@@ -1,0 +1,115 @@
+"""Reading and writing audio files (soundfile), with clear errors and atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from latentroom.audio.checks import MAX_CHANNELS, check_audio
+from latentroom.audio.convert import convert
+from latentroom.audio.types import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
+from latentroom.errors import ConfigError, InvalidAudioError
+from latentroom.fileio import atomic_path
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+
+
+def load_audio(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    max_channels: int | None = MAX_CHANNELS,
+) -> Audio:
+    """Read an audio file (WAV, FLAC, OGG, AIFF, ...) as float32, optionally converted.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to read.
+    sample_rate : int > 0 or None
+        Resample to this rate (soxr, very high quality); ``None`` keeps the file's rate.
+    channels : int > 0 or None
+        Remix to this many channels; ``None`` keeps the file's layout.
+    max_channels : int > 0 or None
+        Refuse files with more channels than this (before remixing) unless ``None``.
+
+    Returns
+    -------
+    Audio
+        Samples of shape ``(C, N)``.
+
+    Raises
+    ------
+    InvalidAudioError
+        Missing, unreadable, corrupt, truncated or non-audio files; zero-length audio; NaN or Inf
+        samples; too many channels; a sample rate outside 1 kHz..384 kHz.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise InvalidAudioError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InvalidAudioError(f"{path}: is a folder, not an audio file")
+    try:
+        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise InvalidAudioError(
+            f"{path}: not a readable audio file ({_short(err)}); give a WAV, FLAC, OGG or AIFF file"
+        ) from err
+    if not MIN_SAMPLE_RATE <= file_rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"{path}: sample rate {file_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
+    audio = Audio(np.ascontiguousarray(data.T), int(file_rate))
+    check_audio(audio, source=str(path), max_channels=max_channels)
+    return convert(audio, sample_rate=sample_rate, channels=channels)
+
+
+def save_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str = "FLOAT") -> Path:
+    """Write audio atomically (temporary file in the same folder, then rename).
+
+    Parameters
+    ----------
+    path : path-like
+        Target file; the format follows the suffix (.wav, .flac, .ogg, .aiff).
+    audio : Audio
+        Samples ``(C, N)``.
+    subtype : str
+        soundfile subtype, e.g. "FLOAT" (default, 32-bit float WAV), "PCM_16", "PCM_24", "DOUBLE".
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    fmt = _format_for(path)
+    if not sf.check_format(fmt, subtype):
+        raise ConfigError(
+            f"subtype {subtype!r} cannot be written to {fmt} files; "
+            f"choose one of {sorted(sf.available_subtypes(fmt))}"
+        )
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), audio.samples.T, audio.sample_rate, subtype=subtype, format=fmt)
+    return path
+
+
+def _format_for(path: Path) -> str:
+    formats = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
+    try:
+        return formats[path.suffix.lower()]
+    except KeyError:
+        raise ConfigError(
+            f"{path}: cannot tell the audio format from suffix {path.suffix!r}; "
+            f"use one of {sorted(formats)}"
+        ) from None
+
+
+def _short(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

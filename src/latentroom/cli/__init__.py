@@ -1,0 +1,1 @@
+"""The ``latentroom`` command line: thin typer modules that parse, call the library and print."""

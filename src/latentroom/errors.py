@@ -1,0 +1,35 @@
+"""The exception hierarchy: one root, input errors also subclass ``ValueError``."""
+
+from __future__ import annotations
+
+
+class LatentroomError(Exception):
+    """Root of every error latentroom raises on purpose.
+
+    The CLI prints ``str(error)`` as one line and exits with code 2, so messages name the bad value,
+    what is allowed, and the fix.
+    """
+
+
+class InvalidAudioError(LatentroomError, ValueError):
+    """An audio file or array cannot be used (missing, corrupt, empty, non-finite, bad rate, ...)."""
+
+
+class ConfigError(LatentroomError, ValueError):
+    """A parameter, schedule, spec or config value is out of range, malformed or unknown."""
+
+
+class InvalidLatentError(LatentroomError, ValueError):
+    """A latent trajectory or latent file is malformed (shape, dtype, NaN, missing sidecar, ...)."""
+
+
+class OutputExistsError(LatentroomError, FileExistsError):
+    """An output path exists and overwriting was not asked for (``--force``)."""
+
+
+class BackendUnavailableError(LatentroomError, RuntimeError):
+    """A model backend cannot run here: missing optional dependency, missing weights, no GPU."""
+
+
+class CheckpointError(LatentroomError, ValueError):
+    """A checkpoint is corrupted, from another format version, or does not match its config."""

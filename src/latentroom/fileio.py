@@ -1,0 +1,59 @@
+"""Atomic writes and output-path checks used by every command that writes files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from latentroom.errors import OutputExistsError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The temporary file keeps the target's suffix so libraries that pick a format from the name
+    (soundfile, matplotlib) still do. On any exception the temporary file is removed and the
+    target is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_outputs(paths: list[Path], *, force: bool) -> None:
+    """Refuse before any work starts if an output exists and ``force`` is not set.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the first existing path and the ``--force`` fix.
+    """
+    if force:
+        return
+    for path in paths:
+        if path.exists():
+            raise OutputExistsError(f"{path} already exists; pass --force to overwrite it")
