@@ -12,7 +12,7 @@ class LatentroomError(Exception):
 
 
 class InvalidAudioError(LatentroomError, ValueError):
-    """An audio file or array cannot be used (missing, corrupt, empty, non-finite, bad rate, ...)."""
+    """An audio file or array cannot be used (missing, corrupt, empty, NaN, bad rate, ...)."""
 
 
 class ConfigError(LatentroomError, ValueError):

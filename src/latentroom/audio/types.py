@@ -38,7 +38,8 @@ class Audio:
         rate = int(self.sample_rate)
         if rate != self.sample_rate or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
             raise InvalidAudioError(
-                f"sample rate {self.sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+                f"sample rate {self.sample_rate} Hz is outside "
+                f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
             )
         if samples is self.samples or np.shares_memory(samples, self.samples):
             samples = samples.copy()

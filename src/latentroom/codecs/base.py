@@ -86,7 +86,7 @@ class Codec(abc.ABC):
         """Map latents ``z`` [shape=(B, D, T)] to audio [shape=(B, C, N)]."""
 
     def prepare(self, audio: Audio) -> tuple[Audio, dict[str, Any]]:
-        """Convert audio to the codec's rate and channels; return it with a record of what changed."""
+        """Convert audio to the codec's format; return it with a record of what changed."""
         check_audio(audio, max_channels=None)
         converted = convert(audio, sample_rate=self.sample_rate, channels=self.channels)
         record = {
