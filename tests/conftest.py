@@ -49,3 +49,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, out, err)
 
     return run
+
+
+@pytest.fixture
+def tiny_codec_name() -> str:
+    """Register ``tests/helpers.py``'s ``TinyConvCodec`` as codec "tiny" and return that name."""
+    from latentroom.codecs.registry import register_codec
+
+    register_codec("tiny", "helpers:make_tiny", "test codec (tests/helpers.py)")
+    return "tiny"

@@ -62,3 +62,8 @@ def sine(
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     wave = (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
     return Audio(np.tile(wave, (channels, 1)), sample_rate)
+
+
+def make_tiny(random_init: bool = True, **options: object) -> TinyConvCodec:
+    """Registry factory for ``TinyConvCodec`` (``register_codec("tiny", "helpers:make_tiny", ...)``)."""
+    return TinyConvCodec(**options)  # type: ignore[arg-type]
