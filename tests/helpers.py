@@ -65,5 +65,5 @@ def sine(
 
 
 def make_tiny(random_init: bool = True, **options: object) -> TinyConvCodec:
-    """Registry factory for ``TinyConvCodec`` (``register_codec("tiny", "helpers:make_tiny", ...)``)."""
+    """Registry factory for ``TinyConvCodec``, registered as "tiny" by a conftest fixture."""
     return TinyConvCodec(**options)  # type: ignore[arg-type]
