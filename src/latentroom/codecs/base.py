@@ -50,7 +50,7 @@ class Codec(abc.ABC):
     channels: int
     hop_length: int
     latent_dim: int
-    latent_kind: ClassVar[str] = "continuous"
+    latent_kind: str = "continuous"  # backends with a latent option set it per instance
     stochastic: ClassVar[bool] = False
 
     @property
@@ -80,6 +80,12 @@ class Codec(abc.ABC):
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
         """Map audio ``x`` [shape=(B, C, N)] at the codec's rate to latents [shape=(B, D, T)]."""
+
+    def _encode_with_meta(
+        self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """``_encode`` plus JSON facts for ``meta`` (e.g. per-chunk scales); most add none."""
+        return self._encode(x, sample=sample, generator=generator), {}
 
     @abc.abstractmethod
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
@@ -127,7 +133,9 @@ class Codec(abc.ABC):
         x = torch.from_numpy(np.array(converted.samples))[None]
         sample = sample or generator is not None
         with torch.inference_mode():
-            z = self._encode(x, sample=sample and self.stochastic, generator=generator)
+            z, extra = self._encode_with_meta(
+                x, sample=sample and self.stochastic, generator=generator
+            )
         data = z[0].transpose(0, 1).float().cpu().numpy()
         meta = {
             "hop_length": self.hop_length,
@@ -136,6 +144,7 @@ class Codec(abc.ABC):
             "sampled": bool(sample and self.stochastic),
             "n_samples": converted.n_samples,
             **record,
+            **extra,
         }
         return LatentTrajectory(data, self.frame_rate, self.name, meta)
 
