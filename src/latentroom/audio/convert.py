@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentroom.audio.types import Audio
+from latentroom.audio.types import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
 from latentroom.errors import ConfigError
 
 
@@ -27,6 +27,11 @@ def resample(audio: Audio, sample_rate: int, *, quality: str = "VHQ") -> Audio:
     """
     if sample_rate == audio.sample_rate:
         return audio
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise ConfigError(
+            f"cannot resample to {sample_rate} Hz; choose a rate in "
+            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
     import soxr
 
     # soxr wants (N, C) frames.
@@ -53,7 +58,7 @@ def remix(audio: Audio, channels: int) -> Audio:
         Shape ``(channels, N)``.
     """
     if channels < 1:
-        raise ConfigError(f"channels must be >= 1; got {channels}")
+        raise ConfigError(f"channels must be >= 1; got {channels}; pass 1 for mono, 2 for stereo")
     if channels == audio.channels:
         return audio
     if channels == 1:

@@ -9,11 +9,13 @@ import numpy as np
 
 from latentroom.audio.checks import MAX_CHANNELS, check_audio
 from latentroom.audio.convert import convert
+from latentroom.audio.headers import missing_data_bytes
 from latentroom.audio.types import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
 from latentroom.errors import ConfigError, InvalidAudioError
 from latentroom.fileio import atomic_path
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+_WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 
 
 def load_audio(
@@ -54,22 +56,31 @@ def load_audio(
         raise InvalidAudioError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise InvalidAudioError(f"{path}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise InvalidAudioError(f"{path}: empty file (0 bytes); give a file with audio in it")
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise InvalidAudioError(
             f"{path}: not a readable audio file ({_short(err)}); give a WAV, FLAC, OGG or AIFF file"
         ) from err
+    missing = missing_data_bytes(path)
+    if missing:
+        raise InvalidAudioError(
+            f"{path}: truncated file, its header promises {missing} more bytes of audio; "
+            "re-export or re-copy it"
+        )
     if not MIN_SAMPLE_RATE <= file_rate <= MAX_SAMPLE_RATE:
         raise InvalidAudioError(
-            f"{path}: sample rate {file_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+            f"{path}: sample rate {file_rate} Hz is outside "
+            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample the file first"
         )
     audio = Audio(np.ascontiguousarray(data.T), int(file_rate))
     check_audio(audio, source=str(path), max_channels=max_channels)
     return convert(audio, sample_rate=sample_rate, channels=channels)
 
 
-def save_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str = "FLOAT") -> Path:
+def save_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str | None = None) -> Path:
     """Write audio atomically (temporary file in the same folder, then rename).
 
     Parameters
@@ -78,37 +89,61 @@ def save_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str = "FL
         Target file; the format follows the suffix (.wav, .flac, .ogg, .aiff).
     audio : Audio
         Samples ``(C, N)``.
-    subtype : str
-        soundfile subtype, e.g. "FLOAT" (default, 32-bit float WAV), "PCM_16", "PCM_24", "DOUBLE".
+    subtype : str or None
+        soundfile subtype, e.g. "FLOAT", "PCM_16", "PCM_24", "DOUBLE". ``None``: 32-bit float for
+        WAV and AIFF, the format's own default for FLAC (PCM_16) and OGG (VORBIS).
 
     Returns
     -------
     Path
         The written path.
+
+    Raises
+    ------
+    ConfigError
+        An unknown suffix or a subtype the format cannot hold (see ``check_audio_output``).
     """
     import soundfile as sf
 
     path = Path(path)
-    fmt = _format_for(path)
-    if not sf.check_format(fmt, subtype):
-        raise ConfigError(
-            f"subtype {subtype!r} cannot be written to {fmt} files; "
-            f"choose one of {sorted(sf.available_subtypes(fmt))}"
-        )
+    fmt, subtype = check_audio_output(path, subtype=subtype)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio.samples.T, audio.sample_rate, subtype=subtype, format=fmt)
     return path
 
 
-def _format_for(path: Path) -> str:
-    formats = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
-    try:
-        return formats[path.suffix.lower()]
-    except KeyError:
+def check_audio_output(
+    path: str | os.PathLike[str], *, subtype: str | None = None
+) -> tuple[str, str]:
+    """Check, before any work, that ``save_audio(path, ..., subtype=subtype)`` can write.
+
+    Returns
+    -------
+    (format, subtype) : tuple of str
+        The soundfile format and the subtype that will be used.
+
+    Raises
+    ------
+    ConfigError
+        The suffix names no writable format, or the format cannot hold the subtype.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    fmt = _WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
         raise ConfigError(
             f"{path}: cannot tell the audio format from suffix {path.suffix!r}; "
-            f"use one of {sorted(formats)}"
-        ) from None
+            f"use one of {sorted(_WRITE_FORMATS)}"
+        )
+    if subtype is None:
+        subtype = "FLOAT" if fmt in ("WAV", "AIFF") else sf.default_subtype(fmt)
+    if not sf.check_format(fmt, subtype):
+        raise ConfigError(
+            f"subtype {subtype!r} cannot be written to {fmt} files; "
+            f"choose one of {sorted(sf.available_subtypes(fmt))}"
+        )
+    return fmt, subtype
 
 
 def _short(err: Exception) -> str:

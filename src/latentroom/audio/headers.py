@@ -1,0 +1,51 @@
+"""Detect truncated WAV and AIFF files, which libsndfile reads silently as shorter audio."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+# Streaming writers put these in the data-size field when the length is not known yet.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+
+def missing_data_bytes(path: Path) -> int:
+    """Bytes of sample data a WAV or AIFF header promises but the file does not hold.
+
+    Parameters
+    ----------
+    path : Path
+        An existing file; formats other than RIFF/WAVE and FORM/AIFF(C) report 0.
+
+    Returns
+    -------
+    int >= 0
+        0 for complete files, other formats and headers that do not state a length.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            chunk = _find_chunk(handle, b"data", "<I")
+        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+            chunk = _find_chunk(handle, b"SSND", ">I")
+        else:
+            return 0
+    if chunk is None:
+        return 0
+    body_start, declared = chunk
+    if declared in _UNKNOWN_SIZES:
+        return 0
+    return max(0, declared - (path.stat().st_size - body_start))
+
+
+def _find_chunk(handle: BinaryIO, chunk_id: bytes, size_format: str) -> tuple[int, int] | None:
+    """Walk the chunk list; return (offset of the chunk body, declared body size) or None."""
+    while True:
+        header = handle.read(8)
+        if len(header) < 8:
+            return None
+        (size,) = struct.unpack(size_format, header[4:])
+        if header[:4] == chunk_id:
+            return handle.tell(), size
+        handle.seek(size + (size & 1), 1)  # chunks are padded to an even length
