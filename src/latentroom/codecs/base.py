@@ -91,6 +91,12 @@ class Codec(abc.ABC):
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
         """Map latents ``z`` [shape=(B, D, T)] to audio [shape=(B, C, N)]."""
 
+    def _decode_with_meta(
+        self, z: torch.Tensor, meta: dict[str, Any], *, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """``_decode`` given the trajectory's ``meta`` too (facts ``_encode_with_meta`` stored)."""
+        return self._decode(z, generator=generator)
+
     def prepare(self, audio: Audio) -> tuple[Audio, dict[str, Any]]:
         """Convert audio to the codec's format; return it with a record of what changed."""
         check_audio(audio, max_channels=None)
@@ -171,7 +177,7 @@ class Codec(abc.ABC):
         self.check_latent(trajectory)
         z = torch.from_numpy(np.array(trajectory.data)).transpose(0, 1)[None]
         with torch.inference_mode():
-            y = self._decode(z, generator=generator)
+            y = self._decode_with_meta(z, trajectory.meta, generator=generator)
         return Audio(y[0].float().cpu().numpy(), self.sample_rate)
 
     def check_latent(self, trajectory: LatentTrajectory) -> None:
