@@ -16,7 +16,9 @@ import typer
 from latentroom.errors import LatentroomError
 
 # Each module defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "latentroom.cli.corpus",
+]
 
 app = typer.Typer(
     name="latentroom",

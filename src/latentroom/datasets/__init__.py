@@ -1,0 +1,1 @@
+"""Data latentroom makes itself: synthetic sound families and corpus folders."""
