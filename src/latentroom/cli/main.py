@@ -18,6 +18,7 @@ from latentroom.errors import LatentroomError
 # Each module defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
     "latentroom.cli.corpus",
+    "latentroom.cli.seed",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,128 @@
+"""Matplotlib figures for reports, drawn without pyplot (Agg) and written atomically as PNG."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from latentroom.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from latentroom.seeds.config import SeedLayer
+    from latentroom.seeds.render import RenderedSeed
+
+# Columns of the waveform envelope: enough for a 2000-pixel-wide figure.
+_ENVELOPE_COLUMNS = 2000
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 100) -> Path:
+    """Write ``figure`` as PNG atomically and return the path."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi)
+    return Path(path)
+
+
+def plot_seed(rendered: RenderedSeed, path: str | os.PathLike[str]) -> Path:
+    """Waveform, spectrogram and step grid of a rendered seed (first channel), as PNG.
+
+    Parameters
+    ----------
+    rendered : RenderedSeed
+        What ``latentroom.seeds.render_seed`` returned.
+    path : path-like
+        The PNG to write (atomically).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from matplotlib.figure import Figure
+
+    config = rendered.config
+    samples = rendered.audio.samples[0]
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    wave_ax, spec_ax, grid_ax = figure.subplots(
+        3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 2, 1]}
+    )
+    _draw_waveform(wave_ax, samples, config.sample_rate)
+    _draw_spectrogram(spec_ax, samples, config.sample_rate)
+    _draw_step_grid(grid_ax, rendered)
+    grid_ax.set_xlabel("time (s)")
+    margin = 0.005 * rendered.audio.duration  # keeps a pulse at 0 s clear of the axis line
+    grid_ax.set_xlim(-margin, rendered.audio.duration + margin)
+    figure.suptitle(
+        f"Koenig seed {_layer_label(config.main_layer())}: {rendered.audio.duration:g} s at "
+        f"{config.sample_rate} Hz, {config.excitation}, seed {config.seed}"
+    )
+    return save_figure(figure, path)
+
+
+def _draw_waveform(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
+    """Min/max envelope per column, so single-sample impulses stay visible."""
+    n_columns = min(_ENVELOPE_COLUMNS, samples.size)
+    edges = np.linspace(0, samples.size, n_columns + 1).astype(int)
+    low = np.minimum.reduceat(samples, edges[:-1])
+    high = np.maximum.reduceat(samples, edges[:-1])
+    ax.fill_between(edges[:-1] / sample_rate, low, high, step="post", linewidth=0.6, color="k")
+    ax.set_ylabel("amplitude")
+    top = 1.05 * max(1.0, float(np.abs(samples).max()))
+    ax.set_ylim(-top, top)
+
+
+def _draw_spectrogram(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
+    from matplotlib import mlab
+
+    n_fft = 1024
+    spectrum, bins, _ = mlab.specgram(
+        np.pad(samples, (0, max(0, n_fft - samples.size))),  # at least one frame
+        NFFT=n_fft,
+        Fs=sample_rate,
+        noverlap=n_fft // 2,
+        mode="psd",
+    )
+    level = 10.0 * np.log10(np.asarray(spectrum) + 1e-20)
+    freqs = np.asarray(bins)
+    ax.imshow(
+        level,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=level.max() - 100.0,
+        extent=(0.0, samples.size / sample_rate, float(freqs[0]), float(freqs[-1])),
+    )
+    ax.set_ylabel("frequency (Hz)")
+
+
+def _draw_step_grid(ax: Axes, rendered: RenderedSeed) -> None:
+    """One row per layer: a tick at each step, a filled bar over each onset step."""
+    rate = rendered.audio.sample_rate
+    labels = []
+    for row, layer in enumerate(rendered.layers):
+        step_seconds = layer.step_samples / rate
+        starts = np.rint(np.arange(layer.n_steps) * layer.step_samples) / rate
+        ax.vlines(starts, row - 0.4, row + 0.4, color="0.6", linewidth=0.6)
+        onsets = [(float(p) / rate, step_seconds) for p in layer.pulse_samples]
+        ax.broken_barh(onsets, (row - 0.35, 0.7), color="C0")
+        labels.append(_layer_label(layer.layer))
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+
+
+def _layer_label(layer: SeedLayer) -> str:
+    name = (
+        f"sieve {layer.sieve} over {layer.steps}"
+        if layer.sieve
+        else (f"E({layer.pulses},{layer.steps})")
+    )
+    if layer.rotation:
+        name += f" rot {layer.rotation}"
+    if layer.level_db:
+        name += f" {layer.level_db:+g} dB"
+    return name
