@@ -1,0 +1,97 @@
+"""``latentroom encode`` and ``latentroom decode``: audio <-> latent files and corpus stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``encode`` and ``decode`` commands."""
+    app.command("encode")(encode)
+    app.command("decode")(decode)
+
+
+def encode(
+    inputs: list[Path] = typer.Argument(..., help="Audio files or folders."),
+    codec: str = typer.Option(..., "--codec", "-c", help="Codec name (see `latentroom codecs`)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="OUT.npy, OUT.wav (latent WAV for Pd) or OUT.zarr (corpus)."
+    ),
+    group_regex: str | None = typer.Option(
+        None, "--group-regex", help="Corpus group label from each path (named group 'group')."
+    ),
+    sample: bool = typer.Option(False, "--sample", help="Sample the posterior (VAE codecs)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample."),
+    random_init: bool = typer.Option(
+        False, "--random-init", help="Random weights (architecture-only runs)."
+    ),
+    subtype: str = typer.Option("FLOAT", "--subtype", help="Latent WAV: FLOAT or DOUBLE."),
+    chunk_seconds: float | None = typer.Option(
+        None, "--chunk-seconds", help="Audio per model call (default 20; 0: whole file)."
+    ),
+    overlap_seconds: float | None = typer.Option(
+        None, "--overlap-seconds", help="Context each side of a chunk (default 1)."
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", help="Corpus items per commit."),
+    force: bool = typer.Option(False, "--force", help="Overwrite (a corpus: start over)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Encode audio to latents: one file to .npy/.wav, several files or folders to a .zarr corpus.
+
+    An existing corpus store is resumed: finished items are skipped.
+    """
+    from latentroom.codecs.registry import get_codec
+    from latentroom.latents import encoding
+    from latentroom.progress import progress_bar
+
+    paths = encoding.collect_audio_paths(inputs)
+    build = {"random_init": True} if random_init else {}
+    options: dict[str, Any] = {"chunk_seconds": chunk_seconds, "overlap_seconds": overlap_seconds}
+    options |= {"sample": sample, "seed": seed}
+    if output.suffix.lower() == ".zarr":
+        from latentroom.latents.corpus import encode_corpus
+
+        model = get_codec(codec, **build)
+        with progress_bar(len(paths), "encoding files", enabled=not quiet) as progress:
+            corpus = encode_corpus(
+                paths, model, output, group_regex=group_regex, batch_size=batch_size,
+                progress=progress, resume=not force, **options,
+            )  # fmt: skip
+        typer.echo(f"wrote {output}: {corpus.n_items} items, {corpus.offsets[-1]} frames")
+        return
+    encoding.check_single_output(
+        paths, output, subtype=subtype, group_regex=group_regex, force=force
+    )
+    model = get_codec(codec, **build)
+    total = encoding.expected_frames(model, paths[0])
+    with progress_bar(total, "encoding frames", enabled=not quiet) as progress:
+        latents = encoding.encode_audio_file(model, paths[0], progress=progress, **options)
+    encoding.save_latent_file(output, latents, subtype=subtype)
+    typer.echo(f"wrote {output}: {latents.n_frames} frames x {latents.latent_dim} dims")
+
+
+def decode(
+    latent: Path = typer.Argument(..., help="A latent .npy or latent .wav file."),
+    output: Path = typer.Option(..., "--output", "-o", help="Audio file to write (.wav, .flac)."),
+    codec: str | None = typer.Option(None, "--codec", "-c", help="Default: from the sidecar."),
+    frame_rate: float | None = typer.Option(
+        None, "--frame-rate", help="Exact frame rate, for latents without a sidecar."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for decoders that draw noise."),
+    random_init: bool = typer.Option(False, "--random-init", help="Random codec weights."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output."),
+) -> None:
+    """Decode a latent file to audio with the codec that made it."""
+    from latentroom.audio.io import save_audio
+    from latentroom.fileio import check_outputs
+    from latentroom.latents.encoding import decode_latent_file
+
+    check_outputs([output], force=force)
+    audio = decode_latent_file(
+        latent, codec_name=codec, frame_rate=frame_rate, seed=seed, random_init=random_init
+    )
+    save_audio(output, audio)
+    typer.echo(f"wrote {output} ({audio.duration:.2f} s, {audio.channels} ch)")

@@ -1,0 +1,187 @@
+"""File-level encode and decode: what ``latentroom encode`` / ``latentroom decode`` do."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latentroom.errors import ConfigError
+from latentroom.latents.trajectory import LatentTrajectory
+from latentroom.progress import Progress
+
+if TYPE_CHECKING:
+    import torch
+
+    from latentroom.audio.types import Audio
+    from latentroom.codecs.base import Codec
+
+logger = logging.getLogger(__name__)
+
+
+def collect_audio_paths(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Expand folders into their audio files (recursively, sorted); keep files as given.
+
+    Raises
+    ------
+    ConfigError
+        No inputs, or a folder without audio files.
+    """
+    from latentroom.audio.io import AUDIO_SUFFIXES
+
+    paths: list[Path] = []
+    for given in map(Path, inputs):
+        if not given.is_dir():
+            paths.append(given)
+            continue
+        found = sorted(p for p in given.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not found:
+            raise ConfigError(f"{given}: folder holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+        paths.extend(found)
+    if not paths:
+        raise ConfigError("no inputs; give audio files or folders")
+    return paths
+
+
+def check_single_output(
+    paths: list[Path], output: Path, *, subtype: str, group_regex: str | None, force: bool
+) -> None:
+    """Refuse, before any work, what a one-file encode cannot do or would overwrite."""
+    from latentroom.codecs.chunking import audio_file_info
+    from latentroom.fileio import check_outputs
+    from latentroom.latents.files import LATENT_SUFFIXES, sidecar_path
+
+    if len(paths) != 1:
+        raise ConfigError(
+            f"{len(paths)} input files need a corpus output; pass -o NAME.zarr (got {output})"
+        )
+    if output.suffix.lower() not in LATENT_SUFFIXES:
+        raise ConfigError(
+            f"{output}: output must end in .npy, .wav (latent WAV) or .zarr (corpus store)"
+        )
+    if subtype not in ("FLOAT", "DOUBLE") or (subtype != "FLOAT" and output.suffix != ".wav"):
+        raise ConfigError(f"--subtype {subtype!r}: FLOAT, or DOUBLE for a .wav output")
+    if group_regex is not None:
+        raise ConfigError("--group-regex labels corpus items; use it with -o NAME.zarr")
+    audio_file_info(paths[0])
+    check_outputs([output, sidecar_path(output)], force=force)
+
+
+def seeded_generator(seed: int | None) -> torch.Generator | None:
+    """A CPU torch generator seeded with ``seed`` (None: no generator)."""
+    if seed is None:
+        return None
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def expected_frames(codec: Codec, path: Path) -> int:
+    """Frames ``codec`` will produce for the audio file at ``path`` (for progress bars)."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return codec.n_frames(round(info.frames * codec.sample_rate / info.samplerate))
+
+
+def encode_audio_file(
+    codec: Codec,
+    path: Path,
+    *,
+    chunk_seconds: float | None = None,
+    overlap_seconds: float | None = None,
+    sample: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> LatentTrajectory:
+    """Encode one file, streamed in chunks (``chunk_seconds=0``: whole file in one model call).
+
+    Parameters
+    ----------
+    codec : Codec
+        The codec.
+    path : Path
+        An audio file.
+    chunk_seconds, overlap_seconds : float or None
+        Chunking (see ``latentroom.codecs.chunking``); None takes its defaults.
+    sample : bool
+        Sample the posterior with a generator seeded by ``seed``.
+    seed : int
+        Seed for sampling.
+    progress : callable or None
+        Called with finished frames.
+
+    Returns
+    -------
+    LatentTrajectory
+        With ``meta["source"] = str(path)``.
+    """
+    generator = seeded_generator(seed) if sample else None
+    if chunk_seconds == 0:
+        from latentroom.audio.io import load_audio
+
+        latents = codec.encode(load_audio(path), generator=generator, sample=sample)
+        if progress is not None:
+            progress(latents.n_frames)
+    else:
+        from latentroom.codecs.chunking import encode_file
+
+        options: dict[str, Any] = {"generator": generator, "sample": sample, "progress": progress}
+        if chunk_seconds is not None:
+            options["chunk_seconds"] = chunk_seconds
+        if overlap_seconds is not None:
+            options["overlap_seconds"] = overlap_seconds
+        latents = encode_file(codec, path, **options)
+    return latents.with_data(latents.data, source=str(path))
+
+
+def save_latent_file(path: Path, trajectory: LatentTrajectory, *, subtype: str = "FLOAT") -> Path:
+    """Save to ``.npy`` + sidecar, or to a latent WAV (``subtype`` FLOAT or DOUBLE) + sidecar.
+
+    ``subtype`` is ignored for ``.npy`` (always float32); ``check_single_output`` refuses that
+    combination on the command line.
+    """
+    from latentroom.latents.files import save_latents
+    from latentroom.latents.latent_wav import save_latent_wav
+
+    if path.suffix.lower() == ".wav":
+        return save_latent_wav(path, trajectory, subtype=subtype)  # type: ignore[arg-type]
+    return save_latents(path, trajectory)
+
+
+def decode_latent_file(
+    path: Path,
+    *,
+    codec_name: str | None = None,
+    frame_rate: float | None = None,
+    seed: int = 0,
+    random_init: bool = False,
+) -> Audio:
+    """Load a latent file and decode it with its codec (from the sidecar unless named).
+
+    Raises
+    ------
+    ConfigError
+        No codec named and none in the sidecar.
+    InvalidLatentError
+        Unreadable latents, wrong dim for the codec, NaN/Inf values, no frame rate.
+    """
+    from latentroom.codecs.registry import get_codec
+    from latentroom.latents.files import load_latents
+
+    trajectory = load_latents(path, frame_rate=frame_rate)
+    name = codec_name or trajectory.codec
+    if not name:
+        raise ConfigError(f"{path}: the latents do not say which codec made them; pass --codec")
+    codec = get_codec(name, **({"random_init": True} if random_init else {}))
+    codec.check_latent(trajectory)
+    if abs(trajectory.frame_rate - codec.frame_rate) > 1e-9 * codec.frame_rate:
+        logger.warning(
+            "latents are at %s Hz but codec %r runs at %s Hz; decoding at the codec's rate",
+            trajectory.frame_rate,
+            name,
+            codec.frame_rate,
+        )
+    return codec.decode(trajectory, generator=seeded_generator(seed))
