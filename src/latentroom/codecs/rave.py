@@ -223,7 +223,7 @@ class RaveCodec(Codec):
         self.output_channels = spec.out_channels
         self.hop_length = spec.ratio
         self.latent_dim = spec.latent_dim
-        self._state_checked = False
+        self._state_checked: set[str] = set()  # methods whose first call was watched
         self._warned_streaming = False
 
     def modules_for_count(self) -> torch.nn.Module:
@@ -280,12 +280,12 @@ class RaveCodec(Codec):
             seed = DEFAULT_SEED
         else:
             seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-        before = None if self._state_checked else self._buffer_snapshot()
+        before = None if method in self._state_checked else self._buffer_snapshot()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             out: torch.Tensor = getattr(self.module, method)(tensor)
         if before is not None:
-            self._state_checked = True
+            self._state_checked.add(method)
             changed = [
                 k for k, v in self._buffer_snapshot().items() if not torch.equal(v, before[k])
             ]
