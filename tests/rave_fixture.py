@@ -12,12 +12,16 @@ that carries over between calls, like cached_conv's streaming exports.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
+
+from latentroom.codecs import get_codec
+from latentroom.codecs.rave import RaveCodec
 
 MAX_BATCH_SIZE = 4  # rows of the streaming cache (cached_conv uses 64)
 
@@ -206,3 +210,15 @@ def load_script(path: Path) -> torch.jit.ScriptModule:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return torch.jit.load(str(path), map_location="cpu")
+
+
+def tiny_rave_codec(**config: Any) -> RaveCodec:
+    """Export ``TinyRave(**config)`` to a temporary directory and load it as ``rave:PATH``.
+
+    For fixtures that cannot use ``tmp_path`` (module scope, the codec contract test): the model
+    is in memory once loaded, so the directory is removed before returning.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        codec = get_codec(f"rave:{export_tiny_rave(Path(folder) / 'tiny_rave.ts', **config)}")
+    assert isinstance(codec, RaveCodec)
+    return codec

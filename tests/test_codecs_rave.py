@@ -110,7 +110,8 @@ def test_default_encode_is_the_export_seeded_with_default_seed(rave_path: Path) 
     expected = load_script(rave_path).encode(padded)[0].T.detach().numpy()
     trajectory = codec.encode(audio)
     np.testing.assert_allclose(trajectory.data, expected, rtol=1e-5, atol=1e-6)
-    assert trajectory.meta["sampled"] is True
+    assert trajectory.meta["sampled"] is False
+    assert trajectory.meta["latent_kind"] == "rave-pca-sample"
     assert np.array_equal(codec.encode(audio).data, trajectory.data)
 
 

@@ -24,9 +24,6 @@ from latentroom.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-    from latentroom.audio.types import Audio
-    from latentroom.latents.trajectory import LatentTrajectory
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_SEED = 0  # seeds encode/decode when no generator is given, so the default is reproducible
@@ -205,6 +202,11 @@ def streaming_hint(module: torch.jit.ScriptModule, path: Path) -> str:
 class RaveCodec(Codec):
     """A loaded RAVE export.
 
+    RAVE's exported ``encode`` always samples its posterior (there is no mean method), so the
+    default encode (no generator, ``sample=False``, recorded as ``sampled=False``) is that sample
+    with torch seeded to ``DEFAULT_SEED``: deterministic, but not the posterior mean, hence
+    ``latent_kind = "rave-pca-sample"``. ``sample=True`` without a generator draws a fresh seed.
+
     ``channels`` is what ``encode`` takes (input is remixed to it); ``output_channels`` is what
     ``decode`` returns (RAVE v2.3 ``--channels`` exports may differ). Input is zero-padded at
     the end to a multiple of the ratio, so ``T = ceil(N / ratio)`` and decoding gives
@@ -229,27 +231,6 @@ class RaveCodec(Codec):
     def modules_for_count(self) -> torch.nn.Module:
         return self.module
 
-    def encode(
-        self,
-        audio: Audio,
-        *,
-        generator: torch.Generator | None = None,
-        sample: bool = False,
-    ) -> LatentTrajectory:
-        """Encode audio; RAVE's exported ``encode`` always samples its posterior.
-
-        An export has no posterior-mean method, so the default (``generator=None``,
-        ``sample=False``) is the sample drawn with torch seeded to ``DEFAULT_SEED``:
-        deterministic, and recorded as ``sampled=True``. ``sample=True`` without a generator
-        draws a fresh seed; a generator gives the seed (see ``Codec.encode``).
-        """
-        import torch
-
-        if generator is None and sample:
-            generator = torch.Generator()
-            generator.seed()
-        return super().encode(audio, generator=generator, sample=True)
-
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
@@ -258,6 +239,9 @@ class RaveCodec(Codec):
         n_samples = x.shape[-1]
         padded = math.ceil(n_samples / self.hop_length) * self.hop_length
         x = torch.nn.functional.pad(x, (0, padded - n_samples))
+        if sample and generator is None:
+            generator = torch.Generator()
+            generator.seed()  # a fresh draw was asked for: seed from OS entropy
         z = self._call("encode", x, generator)
         self._check_shape("encode", z, (x.shape[0], self.latent_dim, padded // self.hop_length))
         return z
