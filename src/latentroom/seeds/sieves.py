@@ -62,9 +62,10 @@ class _Parser:
         while at < len(text.rstrip()):
             match = _TOKEN.match(text, at)
             if match is None:
+                rest = text[at:].lstrip()
                 raise ConfigError(
-                    f"malformed sieve {text!r}: unexpected {text[at:].strip()[:10]!r} "
-                    f"at position {at}; {_HELP}"
+                    f"malformed sieve {text!r}: unexpected {rest[:10]!r} "
+                    f"at position {len(text) - len(rest)}; {_HELP}"
                 )
             self.tokens.append((match["op"] or "class", match))
             at = match.end()
@@ -77,7 +78,7 @@ class _Parser:
         match = self.tokens[self.pos][1]
         raise ConfigError(
             f"malformed sieve {self.text!r}: unexpected {match.group().strip()!r} "
-            f"at position {match.start()}; {_HELP}"
+            f"at position {match.start('cls' if match['cls'] else 'op')}; {_HELP}"
         )
 
     def peek(self) -> str | None:

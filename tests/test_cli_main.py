@@ -1,0 +1,38 @@
+"""The CLI entry: ``--help`` lists every command, and importing it pulls in nothing heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+HEAVY = ("torch", "matplotlib", "scipy.signal", "transformers", "sklearn", "diffusers", "zarr")
+
+
+def test_help_lists_every_command_with_a_summary(run_cli: Callable[..., Any]) -> None:
+    import typer
+
+    from latentroom.cli.main import app
+
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    assert "seed" in commands
+    listed = result.stdout.split("Commands:")[1].splitlines()
+    for name, command in commands.items():
+        line = next((text for text in listed if text.split()[:1] == [name]), None)
+        assert line is not None, f"{name} missing from --help"
+        assert len(line.split()) > 1, f"{name} has no one-line summary"
+        assert command.help, f"{name} has no help text"
+
+
+def test_importing_the_cli_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, latentroom.cli.main; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""
