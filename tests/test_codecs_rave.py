@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from helpers import sine
+from latentroom.audio.io import load_audio, save_audio
 from latentroom.audio.types import Audio
 from latentroom.codecs import get_codec
 from latentroom.codecs.rave import DEFAULT_SEED, RaveCodec
@@ -303,3 +305,21 @@ def test_export_breaking_its_params_is_refused_on_encode(tmp_path: Path) -> None
     codec = load(path)  # the params claim ratio 1024; the convs compress by 2048
     with pytest.raises(ConfigError, match=r"encode returned shape \(1, 4, 2\); .* \(1, 4, 4\)"):
         codec.encode(noise(4096, 44_100))
+
+
+def test_cli_round_trip_and_bad_model(tmp_path: Path, run_cli: Any) -> None:
+    model = export_tiny_rave(tmp_path / "m.ts", ratio=1024, sample_rate=48_000)
+    source = tmp_path / "in.wav"
+    save_audio(source, noise(48_000, 48_000))
+    latent, decoded = tmp_path / "z.npy", tmp_path / "y.wav"
+    result = run_cli("encode", source, "--codec", f"rave:{model}", "-o", latent, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(latent.with_suffix(".json").read_text())["frame_rate"] == 46.875
+    assert run_cli("decode", latent, "-o", decoded).exit_code == 0
+    assert load_audio(decoded).samples.shape == (1, 47 * 1024)
+
+    result = run_cli("encode", source, "--codec", f"rave:{source}", "-o", tmp_path / "bad.npy")
+    assert result.exit_code == 2
+    assert "is not a TorchScript file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.npy").exists()

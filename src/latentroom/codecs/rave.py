@@ -111,9 +111,10 @@ def load_script(path: Path) -> torch.jit.ScriptModule:
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's reader appends paragraphs of advice; its first sentence names the problem
+        reason = str(exc).strip().split("\n")[0].split(". ")[0] or type(exc).__name__
         raise ConfigError(
-            f"RAVE model {path} is not a TorchScript file ({first_line}); "
+            f"RAVE model {path} is not a TorchScript file ({reason}); "
             "export it with `rave export --run RUN`"
         ) from exc
     missing = [name for name in ("encode", "decode") if not callable(getattr(module, name, None))]
