@@ -13,7 +13,9 @@ def n_samples_for(seconds: float, sample_rate: int) -> int:
     return round(seconds * sample_rate)
 
 
-def finish(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+def finish(
+    x: np.ndarray, sample_rate: int, rng: np.random.Generator, *, fade: bool = True
+) -> np.ndarray:
     """Remove DC, fade the ends, and scale the peak to a level drawn from ``PEAK_DB_RANGE``.
 
     Parameters
@@ -24,6 +26,9 @@ def finish(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndar
         Its rate (sets the fade length).
     rng : np.random.Generator
         Draws the peak level.
+    fade : bool
+        Fade in and out over ``FADE_SECONDS``; off for signals whose first sample matters (a
+        seed's impulse at sample 0).
 
     Returns
     -------
@@ -31,7 +36,7 @@ def finish(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndar
         Peak at ``10 ** (dB / 20)``; an all-zero input stays zero.
     """
     y = np.asarray(x, dtype=np.float64) - float(np.mean(x))
-    n_fade = min(round(FADE_SECONDS * sample_rate), y.size // 2)
+    n_fade = min(round(FADE_SECONDS * sample_rate), y.size // 2) if fade else 0
     if n_fade > 0:
         ramp = np.linspace(0.0, 1.0, n_fade)
         y[:n_fade] *= ramp
