@@ -233,6 +233,11 @@ def test_offline_export_does_not_warn(rave_path: Path, caplog: pytest.LogCapture
     assert codec.describe()["streaming"] is False
 
 
+def test_home_in_path_is_expanded(rave_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(rave_path.parent))
+    assert load(Path("~") / rave_path.name).hop_length == 2048
+
+
 def test_sample_rate_option_fills_a_missing_rate(tmp_path: Path) -> None:
     path = export_tiny_rave(tmp_path / "m.ts", rate_attr=None)
     assert load(path, sample_rate=32_000).frame_rate == 32_000 / 2048

@@ -90,8 +90,9 @@ def load_rave(
             "random_init does not apply to rave: a TorchScript export carries its own "
             "architecture and weights; pass the path of an exported .ts file instead"
         )
-    module = load_script(Path(path))
-    spec = read_spec(module, Path(path), sample_rate=sample_rate)
+    file = Path(path).expanduser()  # the shell leaves "~" after "rave:" unexpanded
+    module = load_script(file)
+    spec = read_spec(module, file, sample_rate=sample_rate)
     codec = RaveCodec(module, spec, name=f"rave:{path}")
     if spec.streaming:
         codec.warn_streaming(spec.streaming)
@@ -107,7 +108,7 @@ def load_script(path: Path) -> torch.jit.ScriptModule:
         raise ConfigError(f"RAVE model {path} {what}; give the path of an exported .ts file")
     try:
         with warnings.catch_warnings():
-            # torch >= 2.10 deprecates TorchScript, but it is the format RAVE and nn~ use.
+            # recent torch deprecates TorchScript, but it is the format RAVE and nn~ use
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError) as exc:
