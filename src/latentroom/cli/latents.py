@@ -52,8 +52,9 @@ def encode(
     options: dict[str, Any] = {"chunk_seconds": chunk_seconds, "overlap_seconds": overlap_seconds}
     options |= {"sample": sample, "seed": seed}
     if output.suffix.lower() == ".zarr":
-        from latentroom.latents.corpus import encode_corpus
+        from latentroom.latents.corpus import check_inputs, encode_corpus
 
+        check_inputs(paths, group_regex)
         model = get_codec(codec, **build)
         with progress_bar(len(paths), "encoding files", enabled=not quiet) as progress:
             corpus = encode_corpus(

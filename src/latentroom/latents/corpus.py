@@ -40,6 +40,7 @@ __all__ = [
     "FORMAT_VERSION",
     "STORE_KIND",
     "Corpus",
+    "check_inputs",
     "encode_corpus",
     "file_sha256",
     "open_corpus",
@@ -247,8 +248,7 @@ def encode_corpus(
     sources = [str(p) for p in paths]
     if not sources:
         raise ConfigError("no audio files to encode; give files or a folder that holds some")
-    labels = _group_labels(sources, group_regex)
-    _check_audio_files(sources)
+    labels = check_inputs(sources, group_regex)
     attrs = store_attrs(codec.name, codec.frame_rate, codec.latent_dim, codec.describe())
     attrs["group_regex"] = group_regex
     out = Path(out_path)
@@ -308,6 +308,26 @@ def _item_encoder(
     return encode
 
 
+def check_inputs(
+    sources: Sequence[str | os.PathLike[str]], group_regex: str | None
+) -> list[str | None]:
+    """Check every input before anything is written; return the group label of each.
+
+    Raises
+    ------
+    InvalidAudioError
+        A file is missing, not audio, empty, or at an unsupported rate.
+    ConfigError
+        ``group_regex`` is invalid or does not match a path.
+    """
+    from latentroom.codecs.chunking import audio_file_info
+
+    labels = _group_labels([str(s) for s in sources], group_regex)
+    for source in sources:
+        audio_file_info(Path(source))
+    return labels
+
+
 def _group_labels(sources: list[str], group_regex: str | None) -> list[str | None]:
     if group_regex is None:
         return [None] * len(sources)
@@ -328,10 +348,3 @@ def _group_labels(sources: list[str], group_regex: str | None) -> list[str | Non
         else:
             labels.append(match.group(1) if pattern.groups else match.group(0))
     return labels
-
-
-def _check_audio_files(sources: list[str]) -> None:
-    from latentroom.codecs.chunking import audio_file_info
-
-    for source in sources:
-        audio_file_info(Path(source))

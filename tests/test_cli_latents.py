@@ -1,0 +1,173 @@
+"""``latentroom encode`` / ``latentroom decode`` in-process: outputs, corpus resume, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from helpers import TinyConvCodec, sine
+from latentroom.latents.corpus import open_corpus
+from latentroom.latents.files import load_latents, save_latents
+from latentroom.latents.trajectory import LatentTrajectory
+
+Run = Callable[..., Any]
+
+
+def _wav(path: Path, seconds: float = 0.5, freq: float = 330.0) -> Path:
+    audio = sine(freq, seconds=seconds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), audio.samples.T, audio.sample_rate, subtype="FLOAT")
+    return path
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_encode_one_file_to_npy_then_decode(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    wav = _wav(tmp_path / "in.wav")
+    result = run_cli("encode", wav, "--codec", tiny_codec_name, "-o", tmp_path / "z.npy", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "50 frames x 8 dims" in result.stdout
+    latents = load_latents(tmp_path / "z.npy")
+    expected = TinyConvCodec().encode(sine(330.0, seconds=0.5))
+    np.testing.assert_allclose(latents.data, expected.data, atol=1e-6)
+    assert latents.codec == "tiny" and latents.meta["source"] == str(wav)
+    result = run_cli("decode", tmp_path / "z.npy", "-o", tmp_path / "out.wav")
+    assert result.exit_code == 0, result.stderr
+    info = sf.info(str(tmp_path / "out.wav"))
+    assert (info.samplerate, info.channels, info.frames) == (16_000, 1, 8_000)
+
+
+def test_encode_to_a_double_latent_wav(run_cli: Run, tiny_codec_name: str, tmp_path: Path) -> None:
+    wav = _wav(tmp_path / "in.wav")
+    out = tmp_path / "z.wav"
+    args = ("encode", wav, "-c", tiny_codec_name, "-o", out, "--subtype", "DOUBLE", "-q")
+    assert run_cli(*args).exit_code == 0
+    info = sf.info(str(out))
+    assert (info.subtype, info.samplerate, info.channels) == ("DOUBLE", 100, 8)
+    assert load_latents(out).data.shape == (50, 8)
+    assert run_cli("decode", out, "-o", tmp_path / "back.wav").exit_code == 0
+
+
+def test_encode_a_folder_to_a_corpus_and_resume(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    for i in range(3):
+        _wav(tmp_path / "in" / f"spk{i}" / f"take{i}.wav", seconds=0.3 + 0.1 * i)
+    out = tmp_path / "c.zarr"
+    args = ("encode", tmp_path / "in", "-c", tiny_codec_name, "-o", out, "-q")
+    result = run_cli(*args, "--group-regex", r"spk(\d)")
+    assert result.exit_code == 0, result.stderr
+    assert "3 items, 120 frames" in result.stdout
+    corpus = open_corpus(out)
+    assert corpus.groups == ["0", "1", "2"] and corpus.complete
+    again = run_cli(*args, "--group-regex", r"spk(\d)")  # nothing left to do: resumes
+    assert again.exit_code == 0 and "3 items" in again.stdout
+    other = run_cli(*args, "--group-regex", r"take(\d)")
+    assert other.exit_code == 2 and "pass --force to start over" in other.stderr
+    assert run_cli(*args, "--force").exit_code == 0
+    assert open_corpus(out).groups is None
+
+
+def _bad_latents(tmp_path: Path, kind: str) -> tuple[list[str], Path]:
+    out = tmp_path / "out.wav"
+    if kind == "wrong-dim":
+        save_latents(tmp_path / "z.npy", LatentTrajectory(np.zeros((5, 4)), 100.0, "tiny"))
+        return ["decode", str(tmp_path / "z.npy"), "-o", str(out)], out
+    if kind == "nan":
+        data = np.zeros((5, 8))
+        data[3, 2] = np.nan
+        save_latents(tmp_path / "z.npy", LatentTrajectory(data, 100.0, "tiny"))
+        return ["decode", str(tmp_path / "z.npy"), "-o", str(out)], out
+    if kind == "no-sidecar":
+        np.save(tmp_path / "z.npy", np.zeros((5, 8), dtype=np.float32))
+        return ["decode", str(tmp_path / "z.npy"), "-o", str(out), "-c", "tiny"], out
+    if kind == "no-codec":
+        np.save(tmp_path / "z.npy", np.zeros((5, 8), dtype=np.float32))
+        return ["decode", str(tmp_path / "z.npy"), "-o", str(out), "--frame-rate", "100"], out
+    wav = _wav(tmp_path / "in.wav")
+    if kind == "unknown-codec":
+        return [
+            "encode",
+            str(wav),
+            "-c",
+            "nosuch",
+            "-o",
+            str(tmp_path / "z.npy"),
+        ], tmp_path / "z.npy"
+    (tmp_path / "text.wav").write_text("not audio")
+    args = ["encode", str(tmp_path / "text.wav"), "-c", "tiny", "-o", str(tmp_path / "z.npy")]
+    if kind == "non-audio-corpus":
+        args = [*args[:-1], str(tmp_path / "c.zarr"), str(wav)]
+        return args, tmp_path / "c.zarr"
+    return args, tmp_path / "z.npy"
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        pytest.param("wrong-dim", "decodes 8-d latents; got 4-d", id="wrong-dim"),
+        pytest.param("nan", "1 NaN/Inf values (first at frame 3)", id="nan"),
+        pytest.param("no-sidecar", "no sidecar z.json and no frame rate", id="no-sidecar"),
+        pytest.param("no-codec", "do not say which codec made them; pass --codec", id="no-codec"),
+        pytest.param("unknown-codec", "unknown codec 'nosuch'; choose one of", id="unknown-codec"),
+        pytest.param("non-audio", "text.wav: not a readable audio file", id="non-audio"),
+        pytest.param("non-audio-corpus", "text.wav: not a readable audio", id="non-audio-corpus"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path, kind: str, message: str
+) -> None:
+    args, output = _bad_latents(tmp_path, kind)
+    before = _files(tmp_path)
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("latentroom: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert not output.exists() and _files(tmp_path) == before
+
+
+def test_unknown_codec_lists_the_valid_names(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli("encode", _wav(tmp_path / "in.wav"), "-c", "nosuch", "-o", tmp_path / "z.npy")
+    assert "encodec-24k" in result.stderr and "builtin" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "output", "message"),
+    [
+        pytest.param(["--subtype", "DOUBLE"], "z.npy", "DOUBLE for a .wav output", id="subtype"),
+        pytest.param([], "z.pt", "must end in .npy, .wav", id="suffix"),
+        pytest.param(["--group-regex", "x"], "z.npy", "use it with -o NAME.zarr", id="regex"),
+    ],
+)
+def test_one_file_options_are_checked_first(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path, extra: list[str], output: str, message: str
+) -> None:
+    wav = _wav(tmp_path / "in.wav")
+    result = run_cli("encode", wav, "-c", tiny_codec_name, "-o", tmp_path / output, *extra)
+    assert result.exit_code == 2 and message in result.stderr
+    assert _files(tmp_path) == {"in.wav"}
+
+
+def test_several_inputs_need_a_corpus_and_outputs_need_force(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    a, b = _wav(tmp_path / "a.wav"), _wav(tmp_path / "b.wav")
+    result = run_cli("encode", a, b, "-c", tiny_codec_name, "-o", tmp_path / "z.npy")
+    assert result.exit_code == 2 and "2 input files need a corpus output" in result.stderr
+    assert (
+        run_cli("encode", a, "-c", tiny_codec_name, "-o", tmp_path / "z.npy", "-q").exit_code == 0
+    )
+    again = run_cli("encode", a, "-c", tiny_codec_name, "-o", tmp_path / "z.npy")
+    assert again.exit_code == 2 and "pass --force" in again.stderr
+    forced = run_cli("encode", b, "-c", tiny_codec_name, "-o", tmp_path / "z.npy", "-q", "--force")
+    assert forced.exit_code == 0 and load_latents(tmp_path / "z.npy").meta["source"] == str(b)
