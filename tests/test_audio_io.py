@@ -62,6 +62,12 @@ def _write_bad(tmp_path: Path, case: str) -> Path:
         path = tmp_path / "truncated.aiff"
         sf.write(str(path), np.ones((4800, 1), np.float32) * 0.1, 48_000, subtype="PCM_16")
         path.write_bytes(path.read_bytes()[:-1000])
+    elif case in ("truncated_flac", "truncated_ogg"):
+        path = tmp_path / f"truncated.{case.split('_')[1]}"
+        noise = np.random.default_rng(0).uniform(-0.5, 0.5, (4800, 2)).astype(np.float32)
+        sf.write(str(path), noise, 48_000)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
     elif case == "header_only":
         sf.write(str(path), frames, 48_000)
         path.write_bytes(path.read_bytes()[:30])
@@ -87,6 +93,8 @@ BAD_INPUTS = [
     pytest.param("missing", "no such file", id="missing"),
     pytest.param("truncated", "truncated file", id="truncated-wav"),
     pytest.param("truncated_aiff", "truncated file", id="truncated-aiff"),
+    pytest.param("truncated_flac", "corrupt or truncated", id="truncated-flac"),
+    pytest.param("truncated_ogg", "corrupt or truncated", id="truncated-ogg"),
     pytest.param("header_only", "not a readable audio file", id="corrupt-header"),
     pytest.param("text", "not a readable audio file", id="text-file"),
     pytest.param("empty_file", "empty file", id="zero-bytes"),

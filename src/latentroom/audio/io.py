@@ -62,7 +62,8 @@ def load_audio(
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise InvalidAudioError(
-            f"{path}: not a readable audio file ({_short(err)}); give a WAV, FLAC, OGG or AIFF file"
+            f"{path}: not a readable audio file, or a corrupt or truncated one ({_short(err)}); "
+            "give a WAV, FLAC, OGG or AIFF file"
         ) from err
     missing = missing_data_bytes(path)
     if missing:
