@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from latentroom import __version__
 from latentroom.seeds import SeedConfig, SeedLayer, euclidean, render_seed, sieve_rhythm
@@ -148,3 +150,28 @@ def test_sidecar_has_everything() -> None:
     assert SeedConfig.from_dict(sidecar["config"]) == seed.config
     assert sidecar["layers"][1]["pulse_samples"] == [0, 180_000, 360_000]
     assert sidecar["layers"][1]["level_db"] == -6.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.data())
+def test_pulses_land_on_rounded_steps(n: int, data: st.DataObject) -> None:
+    k = data.draw(st.integers(0, n), label="k")
+    cycles = data.draw(st.integers(1, 4), label="cycles")
+    rotation = data.draw(st.integers(-n, n), label="rotation")
+    config = SeedConfig(
+        pulses=k,
+        steps=n,
+        rotation=rotation,
+        cycles=cycles,
+        seconds=0.5,
+        sample_rate=8000,
+        tail_ms=0.0,
+    )
+    seed = render_seed(config)
+    step = 4000 / (n * cycles)
+    expected = [
+        round(i * step) for i in _onset_steps(euclidean(k, n, rotation=rotation), n * cycles)
+    ]
+    assert seed.pulse_samples.tolist() == expected
+    assert len(expected) == k * cycles
+    assert np.flatnonzero(seed.audio.samples[0]).tolist() == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from latentroom.errors import ConfigError
 from latentroom.seeds import sieve_rhythm
@@ -49,3 +51,20 @@ def test_malformed_sieve_names_the_text(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         sieve_rhythm(text, 16)
     assert repr(text) in str(info.value)
+
+
+_classes = st.tuples(st.integers(1, 20), st.integers(0, 40)).map(lambda mr: f"{mr[0]}@{mr[1]}")
+
+
+@given(st.integers(1, 20), st.integers(0, 40), st.integers(1, 80))
+def test_residue_class_is_its_definition(modulus: int, residue: int, n: int) -> None:
+    expected = [int(i % modulus == residue % modulus) for i in range(n)]
+    assert sieve_rhythm(f"{modulus}@{residue}", n) == expected
+
+
+@given(_classes, _classes, st.integers(1, 80))
+def test_set_algebra(a: str, b: str, n: int) -> None:
+    assert sieve_rhythm(f"{a}|~{a}", n) == [1] * n
+    assert sieve_rhythm(f"{a}&~{a}", n) == [0] * n
+    assert sieve_rhythm(f"~({a}|{b})", n) == sieve_rhythm(f"~{a}&~{b}", n)
+    assert sieve_rhythm(f"{a}|{b}", n) == sieve_rhythm(f"{b}|{a}", n)
