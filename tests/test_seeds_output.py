@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ def test_writes_audio_sidecar_and_plot(tmp_path: Path) -> None:
     assert sidecar["audio_file"] == "s.wav"
     assert sidecar["subtype"] == "FLOAT"
     assert sidecar["pulse_samples"] == [0, 11077, 18462, 29538, 36923]
-    assert paths[2].read_bytes()[:8] == PNG_MAGIC
+    png = paths[2].read_bytes()
+    assert png[:8] == PNG_MAGIC
+    assert struct.unpack(">II", png[16:24]) == (1000, 650)  # IHDR: 10 x 6.5 in at 100 dpi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.png", "s.wav"]
 
 
