@@ -1,0 +1,123 @@
+"""Rendering a spec with the tiny codec: outputs, sections, byte-exact re-render, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import TinyConvCodec, sine
+from latentroom.audio import save_audio
+from latentroom.compose.output import render_spec
+from latentroom.errors import ConfigError, InvalidLatentError, OutputExistsError
+from latentroom.latents.files import load_latents, save_latents
+from latentroom.latents.latent_wav import load_latent_wav
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "composition.toml"
+
+
+def make_project(folder: Path) -> Path:
+    """The example spec switched to the tiny codec, with its two source files beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = EXAMPLE.read_text().replace('codec = "builtin"', 'codec = "tiny"')
+    spec = folder / "song.toml"
+    spec.write_text(text)
+    save_audio(folder / "drums.wav", sine(220.0, seconds=0.5))
+    pad = TinyConvCodec().encode(sine(330.0, seconds=0.3))
+    save_latents(folder / "pad.npy", pad)
+    return spec
+
+
+def test_render_writes_every_output(tmp_path: Path, tiny_codec_name: str) -> None:
+    written = render_spec(make_project(tmp_path / "project"), tmp_path / "out")
+    assert set(written) == {
+        "latents",
+        "sidecar",
+        "latent_wav",
+        "latent_wav_sidecar",
+        "audio",
+        "heatmap",
+        "spec",
+    }
+    trajectory = load_latents(written["latents"])
+    # fibo 1+2+3+5+8+13+21 + orale 4**2*22 + blender 22*(1+ceil(22*8/32)) + swapper 2*8*22
+    # + outro 2*50
+    assert trajectory.n_frames == 53 + 352 + 154 + 352 + 100
+    assert trajectory.frame_rate == 100.0 and trajectory.codec == "tiny"
+    starts = [s["start"] for s in trajectory.meta["sections"]]
+    assert starts == [0, 53, 405, 559, 911]
+    np.testing.assert_array_equal(load_latent_wav(written["latent_wav"]).data, trajectory.data)
+    assert written["heatmap"].read_bytes()[:4] == b"\x89PNG"
+    assert "seed = 2026" in written["spec"].read_text()
+
+
+def test_rerendering_resolved_spec_gives_same_bytes(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    spec.write_text(spec.read_text().replace("seed = 2026", ""))  # the master seed is drawn
+    first = render_spec(spec, tmp_path / "one")
+    second = render_spec(first["spec"], tmp_path / "two")
+    for role, path in first.items():
+        assert _stable_bytes(path) == _stable_bytes(second[role]), role
+    assert "seed = 2026" not in first["spec"].read_text()
+
+
+def _stable_bytes(path: Path) -> bytes:
+    """The file's bytes, with the wall-clock timestamp libsndfile puts in a WAV PEAK chunk zeroed."""
+    data = bytearray(path.read_bytes())
+    if path.suffix != ".wav":
+        return bytes(data)
+    offset = 12  # after "RIFF", size, "WAVE"
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if data[offset : offset + 4] == b"PEAK":
+            data[offset + 12 : offset + 16] = bytes(4)  # version (4 bytes), then timestamp
+        offset += 8 + size + (size % 2)
+    return bytes(data)
+
+
+def test_spec_seed_changes_the_result(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    one = render_spec(spec, tmp_path / "one")
+    two = render_spec(spec, tmp_path / "two", seed=99)
+    assert one["latents"].read_bytes() != two["latents"].read_bytes()
+
+
+def test_over_max_frames_refused_and_nothing_written(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    spec.write_text(spec.read_text().replace("max_frames = 20000", "max_frames = 500"))
+    with pytest.raises(ConfigError, match=r"sections\[2\] \(morph\) brings the composition to"):
+        render_spec(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_outputs_refused_before_work(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "composition.png").write_bytes(b"mine")
+    with pytest.raises(OutputExistsError, match=r"composition\.png already exists"):
+        render_spec(spec, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["composition.png"]
+
+
+def test_latents_from_another_codec_refused(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    other = TinyConvCodec(latent_dim=4).encode(sine(330.0, seconds=0.3))
+    save_latents(tmp_path / "project" / "pad.npy", other)
+    with pytest.raises(InvalidLatentError, match=r"sources\.pad .*4-d latents"):
+        render_spec(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_source_slice_past_the_end_refused(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    spec.write_text(spec.read_text().replace("frames = 22              #", "frames = 99 #"))
+    with pytest.raises(ConfigError, match=r"sources\.pad .*asks for frames 0\.\.99"):
+        render_spec(spec, tmp_path / "out")
+
+
+def test_no_decode_writes_no_audio(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    spec.write_text(spec.read_text().replace("decode = true", "decode = false"))
+    written = render_spec(spec, tmp_path / "out")
+    assert "audio" not in written and not (tmp_path / "out" / "composition.wav").exists()
