@@ -1,0 +1,279 @@
+"""Phase 0: does a coarse key of the context cluster Δx? Within-cluster variance ratio on eval.
+
+For each key (mean-pool or per-frame PCA, then k-means VQ) and each lag, k-means centroids,
+cluster means of Δx and the global mean are fit on train; on eval the variance ratio is
+``Σ_c Σ_{t∈c} ‖Δx_t − μ_c‖² / Σ_t ‖Δx_t − μ‖²`` (1 = the key explains nothing). Everything is
+streamed: k-means by mini-batches, PCA from a streamed covariance, sums chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from latentroom.analysis.data import ItemSource
+from latentroom.analysis.keys import (
+    FrameProjector,
+    KeyChunk,
+    KeySpec,
+    fit_projector,
+    iter_key_chunks,
+    parse_key,
+)
+from latentroom.analysis.metrics import bootstrap_weights, summarise
+from latentroom.analysis.splits import Prepared, prepare
+from latentroom.errors import ConfigError
+from latentroom.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+SLICES = ("all", "high_energy", "item_medial")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Settings of a Phase 0 run (``latentroom analyze clusters``)."""
+
+    context: int = 8  # L, frames before the target
+    keys: tuple[str, ...] = ("mean-vq64", "pca8-vq256")  # key specs, see keys.parse_key
+    lags: tuple[int, ...] = (1, 2, 4)  # frames between the context's end and the target
+    min_cluster_size: int = 100  # train windows a cluster needs; smaller ones are set aside
+    n_passes: int = 2  # mini-batch k-means passes over the train windows
+    chunk_windows: int = 16384  # windows per streamed chunk (also the k-means batch)
+    n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
+    group_regex: str | None = None  # group-disjoint split + cross-group degradation
+    drop_nonfinite: bool = False  # drop windows touching NaN/Inf frames instead of refusing
+    seed: int = 0  # split, k-means, random baseline, bootstrap
+
+    def __post_init__(self) -> None:
+        if self.context < 1 or not self.lags or min(self.lags) < 1:
+            raise ConfigError(
+                f"context and lags must be positive; got context={self.context}, lags={self.lags}"
+            )
+        if not self.keys:
+            raise ConfigError("give at least one key, e.g. mean-vq64")
+        for key in self.keys:
+            parse_key(key)
+        if self.min_cluster_size < 1 or self.n_passes < 1 or self.n_boot < 1:
+            raise ConfigError("min_cluster_size, n_passes and n_boot must be >= 1")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ClusterConfig:
+        """Build from a dict, rejecting unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown Phase 0 settings {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass
+class _Fit:
+    """Train-side state of one run: k-means models, cluster means (real and shuffled labels)."""
+
+    specs: list[KeySpec]
+    projector: FrameProjector | None
+    kmeans: dict[str, Any]
+    counts: dict[str, np.ndarray]  # [shape=(K,)] train windows per cluster
+    means: dict[str, np.ndarray]  # [shape=(n_lags, K, D)]
+    random_means: dict[str, np.ndarray]  # [shape=(n_lags, K, D)]
+    global_mean: np.ndarray  # [shape=(n_lags, D)]
+    energy_median: np.ndarray  # [shape=(n_lags,)]
+
+
+def _chunks(prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray) -> Any:
+    return iter_key_chunks(
+        prepared.source,
+        items,
+        fit.specs,
+        fit.projector,
+        context=config.context,
+        lags=config.lags,
+        chunk_windows=config.chunk_windows,
+    )
+
+
+def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
+    from sklearn.cluster import MiniBatchKMeans
+
+    for spec in fit.specs:
+        fit.kmeans[spec.name] = MiniBatchKMeans(
+            n_clusters=spec.n_clusters, random_state=config.seed, n_init=3
+        )
+    rng = np.random.default_rng(config.seed)
+    for _ in range(config.n_passes):
+        for chunk in _chunks(prepared, config, fit, rng.permutation(prepared.split.train)):
+            for spec in fit.specs:
+                if chunk.keys[spec.name].shape[0] >= spec.n_clusters:
+                    fit.kmeans[spec.name].partial_fit(chunk.keys[spec.name])
+    for spec in fit.specs:
+        if not hasattr(fit.kmeans[spec.name], "cluster_centers_"):
+            raise ConfigError(
+                f"key {spec.name} needs chunks of at least {spec.n_clusters} train windows; "
+                "use fewer clusters or more data"
+            )
+
+
+def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
+    """Train pass: labels, cluster sums of Δx; then a second pass with shuffled labels."""
+    labels: dict[str, list[np.ndarray]] = {s.name: [] for s in fit.specs}
+    sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
+    total, n, energies = 0.0, 0, []
+    for chunk in _chunks(prepared, config, fit, prepared.split.train):
+        for spec in fit.specs:
+            lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name])
+            labels[spec.name].append(lab)
+            sums[spec.name] = sums[spec.name] + _cluster_sums(chunk, lab, spec.n_clusters)
+        total = total + chunk.targets.sum(axis=1, dtype=np.float64)
+        n += chunk.item.size
+        energies.append(chunk.energy)
+    fit.global_mean = np.asarray(total) / n
+    fit.energy_median = np.median(np.concatenate(energies, axis=1), axis=1)
+    rng = np.random.default_rng(config.seed + 1)
+    shuffled = {}
+    for spec in fit.specs:
+        lab = np.concatenate(labels[spec.name])
+        fit.counts[spec.name] = np.bincount(lab, minlength=spec.n_clusters)
+        fit.means[spec.name] = _divide(sums[spec.name], fit.counts[spec.name])
+        shuffled[spec.name] = rng.permutation(lab)
+    random_sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
+    start = 0
+    for chunk in _chunks(prepared, config, fit, prepared.split.train):
+        stop = start + chunk.item.size
+        for spec in fit.specs:
+            lab = shuffled[spec.name][start:stop]
+            random_sums[spec.name] = random_sums[spec.name] + _cluster_sums(
+                chunk, lab, spec.n_clusters
+            )
+        start = stop
+    for spec in fit.specs:
+        fit.random_means[spec.name] = _divide(random_sums[spec.name], fit.counts[spec.name])
+
+
+def _cluster_sums(chunk: KeyChunk, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Σ Δx per cluster and lag, ``(n_lags, K, D)``."""
+    out = np.zeros((chunk.targets.shape[0], n_clusters, chunk.targets.shape[2]))
+    for j, target in enumerate(chunk.targets):
+        np.add.at(out[j], labels, target.astype(np.float64))
+    return out
+
+
+def _divide(sums: Any, counts: np.ndarray) -> np.ndarray:
+    return np.asarray(sums) / np.maximum(counts, 1)[None, :, None]
+
+
+def _score(
+    prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-item sums ``(n_items, n_lags, n_slices, 6)`` per key on ``items``.
+
+    Columns: within-cluster SS (kept windows), total SS (kept), shuffled-label SS (all),
+    total SS (all), kept windows, all windows.
+    """
+    row_of = {int(item): j for j, item in enumerate(items)}
+    rng = np.random.default_rng(config.seed + 2)
+    out = {s.name: np.zeros((items.size, len(config.lags), len(SLICES), 6)) for s in fit.specs}
+    for chunk in _chunks(prepared, config, fit, items):
+        rows = np.array([row_of[int(i)] for i in chunk.item])
+        masks = np.stack(
+            [np.ones_like(chunk.medial), chunk.energy > fit.energy_median[:, None], chunk.medial],
+            axis=1,
+        )
+        total = ((chunk.targets - fit.global_mean[:, None]) ** 2).sum(axis=2)  # (n_lags, B)
+        for spec in fit.specs:
+            counts = fit.counts[spec.name]
+            big = counts >= config.min_cluster_size
+            lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name])
+            kept = big[lab]
+            within = ((chunk.targets - fit.means[spec.name][:, lab]) ** 2).sum(axis=2)
+            sizes = np.where(big, counts, 0) / max(counts[big].sum(), 1)
+            fake = rng.choice(counts.size, size=lab.size, p=sizes) if big.any() else lab
+            shuffled = ((chunk.targets - fit.random_means[spec.name][:, fake]) ** 2).sum(axis=2)
+            terms = np.stack(
+                [
+                    within * kept,
+                    total * kept,
+                    shuffled,
+                    total,
+                    kept + 0.0 * total,
+                    np.ones_like(total),
+                ],
+                axis=-1,
+            )
+            weighted = masks[..., None] * terms[:, None]  # (n_lags, n_slices, B, 6)
+            np.add.at(out[spec.name], rows, weighted.transpose(2, 0, 1, 3))
+    return out
+
+
+def _ratios(s: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "variance_ratio": s[..., 0] / np.maximum(s[..., 1], 1e-300),
+        "random_baseline": s[..., 2] / np.maximum(s[..., 3], 1e-300),
+    }
+
+
+def _key_section(
+    config: ClusterConfig, fit: _Fit, spec: KeySpec, sums: np.ndarray, weights: np.ndarray
+) -> dict[str, Any]:
+    """One key's entry: headline (first lag, all frames), every lag and slice, cluster counts."""
+    lags: dict[str, Any] = {}
+    for j, lag in enumerate(config.lags):
+        lags[str(lag)] = {
+            name: {
+                **summarise(sums[:, j, s], weights, _ratios),
+                "n_frames": int(sums[:, j, s, 5].sum()),
+            }
+            for s, name in enumerate(SLICES)
+        }
+    head = lags[str(config.lags[0])]["all"]
+    counts = fit.counts[spec.name]
+    return {
+        "variance_ratio": head["variance_ratio"],
+        "random_baseline": head["random_baseline"],
+        "ci95": head["ci95"],
+        "n_clusters": spec.n_clusters,
+        "n_small_clusters": int((counts < config.min_cluster_size).sum()),
+        "n_eval_set_aside": int(sums[:, 0, 0, 5].sum() - sums[:, 0, 0, 4].sum()),
+        "lags": lags,
+    }
+
+
+def run_phase0(
+    source: ItemSource, config: ClusterConfig, progress: Progress | None = None
+) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
+    """Prepare, fit on train, score on eval; returns (phase0, phase0_info, prepared)."""
+    prepared = prepare(
+        source,
+        min_length=config.context + max(config.lags),
+        group_regex=config.group_regex,
+        drop_nonfinite=config.drop_nonfinite,
+        seed=config.seed,
+    )
+    specs = [parse_key(k) for k in config.keys]
+    n_pca = max((s.pca_dims or 0) for s in specs)
+    projector = fit_projector(source, prepared.split.train, n_pca) if n_pca else None
+    fit = _Fit(specs, projector, {}, {}, {}, {}, np.zeros(0), np.zeros(0))
+    _fit_kmeans(prepared, config, fit)
+    _fit_means(prepared, config, fit)
+    if progress is not None:
+        progress(1)
+    scores = _score(prepared, config, fit, prepared.split.eval)
+    weights = bootstrap_weights(
+        prepared.split.eval.size, n_boot=config.n_boot, rng=np.random.default_rng(config.seed)
+    )
+    phase0 = {s.name: _key_section(config, fit, s, scores[s.name], weights) for s in specs}
+    if prepared.split.by_group and prepared.split.val.size:
+        seen = _score(prepared, config, fit, prepared.split.val)
+        for spec in specs:
+            ratio = _ratios(seen[spec.name].sum(axis=0))["variance_ratio"][:, 0]
+            unseen = _ratios(scores[spec.name].sum(axis=0))["variance_ratio"][:, 0]
+            phase0[spec.name]["cross_group_degradation"] = {
+                str(lag): float(unseen[j] - ratio[j]) for j, lag in enumerate(config.lags)
+            }
+    if progress is not None:
+        progress(1)
+    info = {"settings": asdict(config), "energy_median": fit.energy_median.tolist()}
+    return phase0, info, prepared

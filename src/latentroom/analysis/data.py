@@ -1,0 +1,268 @@
+"""Corpus access for analyses: item sources, input checks, splits and chunked context windows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from latentroom.errors import ConfigError, InvalidLatentError
+
+logger = logging.getLogger(__name__)
+
+
+class ItemSource(Protocol):
+    """What the analyses read: a corpus store, a folder of ``.npy`` files, or arrays in memory."""
+
+    @property
+    def n_items(self) -> int: ...
+
+    @property
+    def frame_rate(self) -> float: ...
+
+    @property
+    def items(self) -> list[dict[str, Any]]: ...
+
+    def item(self, i: int) -> np.ndarray: ...
+
+
+@dataclass
+class ArraySource:
+    """Trajectories held in memory (tests, synthetic processes, a folder of ``.npy`` files).
+
+    Parameters
+    ----------
+    arrays : list of np.ndarray [shape=(T_i, D)]
+        One trajectory per item.
+    frame_rate : float > 0
+        Frames per second shared by all items.
+    items : list of dict
+        Per-item metadata ("source", "group"); defaults to ``{"source": "item_<i>"}``.
+    """
+
+    arrays: list[np.ndarray]
+    frame_rate: float
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            self.items = [{"source": f"item_{i}"} for i in range(len(self.arrays))]
+        if len(self.items) != len(self.arrays):
+            raise ConfigError(
+                f"got {len(self.arrays)} arrays but {len(self.items)} metadata entries; "
+                "pass one metadata dict per array"
+            )
+
+    @property
+    def n_items(self) -> int:
+        return len(self.arrays)
+
+    def item(self, i: int) -> np.ndarray:
+        return np.asarray(self.arrays[i], dtype=np.float32)
+
+
+def open_source(path: str | Path, *, frame_rate: float | None = None) -> ItemSource:
+    """Open a corpus store (zarr directory) or a folder of ``.npy`` trajectories.
+
+    Parameters
+    ----------
+    path : str or Path
+        A corpus written by ``latentroom encode`` or a folder of ``NAME.npy`` (+ sidecars).
+    frame_rate : float or None
+        Frame rate for ``.npy`` files without a sidecar.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InvalidLatentError(f"corpus {path} does not exist; pass a corpus store or a folder")
+    npy_files = sorted(path.glob("*.npy")) if path.is_dir() else []
+    if path.is_dir() and not npy_files:
+        from latentroom.latents.corpus import open_corpus
+
+        return open_corpus(path)
+    if not npy_files:
+        npy_files = [path]
+    from latentroom.latents.files import load_latents
+
+    trajectories = [load_latents(f, frame_rate=frame_rate) for f in npy_files]
+    rates = {t.frame_rate for t in trajectories}
+    if len(rates) > 1:
+        raise InvalidLatentError(
+            f"the .npy files in {path} have different frame rates {sorted(rates)}; "
+            "analyse one codec's latents at a time"
+        )
+    metas = [{"source": str(f), "group": ""} for f in npy_files]
+    return ArraySource([t.data for t in trajectories], rates.pop(), metas)
+
+
+@dataclass(frozen=True)
+class ItemScan:
+    """What one pass over the items found (``scan_items``).
+
+    Attributes
+    ----------
+    latent_dim : int
+        ``D``, shared by every item.
+    lengths : np.ndarray [shape=(n_items,)]
+        Frames per item.
+    usable : np.ndarray [shape=(n_usable,)]
+        Indices of items long enough for the windows.
+    n_short : int
+        Items skipped because they are shorter than ``context + max_offset``.
+    n_nonfinite_frames : int
+        Frames holding NaN or Inf (their windows are dropped).
+    """
+
+    latent_dim: int
+    lengths: np.ndarray
+    usable: np.ndarray
+    n_short: int
+    n_nonfinite_frames: int
+
+
+def scan_items(source: ItemSource, *, min_length: int, drop_nonfinite: bool = False) -> ItemScan:
+    """Check every item once: consistent dims, finite values, length; refuse bad input.
+
+    Raises
+    ------
+    InvalidLatentError
+        Inconsistent dims, non-finite frames (unless ``drop_nonfinite``), or no usable item.
+    """
+    dims: int | None = None
+    lengths = np.zeros(source.n_items, dtype=np.int64)
+    bad: list[tuple[str, int]] = []
+    for i in range(source.n_items):
+        x = source.item(i)
+        name = str(source.items[i].get("source", f"item {i}"))
+        if x.ndim != 2 or (dims is not None and x.shape[1] != dims):
+            raise InvalidLatentError(
+                f"item {i} ({name}) has shape {x.shape} but earlier items have {dims} dims; "
+                "analyse trajectories of one latent space (same codec) at a time"
+            )
+        dims = int(x.shape[1])
+        lengths[i] = x.shape[0]
+        n_bad = int((~np.isfinite(x).all(axis=1)).sum())
+        if n_bad:
+            bad.append((name, n_bad))
+    if bad and not drop_nonfinite:
+        listed = ", ".join(f"{name} ({n} frames)" for name, n in bad[:5])
+        raise InvalidLatentError(
+            f"{sum(n for _, n in bad)} non-finite frames in {len(bad)} items: {listed}; "
+            "fix the corpus or pass --drop-nonfinite to drop the windows that touch them"
+        )
+    usable = np.flatnonzero(lengths >= min_length)
+    if dims is None or usable.size == 0:
+        raise InvalidLatentError(
+            f"no item has the {min_length} frames needed (context + largest horizon); "
+            "use a shorter --context or smaller horizons"
+        )
+    n_nonfinite = sum(n for _, n in bad)
+    if bad:
+        logger.warning("dropping the windows around %d non-finite frames", n_nonfinite)
+    return ItemScan(dims, lengths, usable, int(source.n_items - usable.size), n_nonfinite)
+
+
+@dataclass(frozen=True)
+class WindowChunk:
+    """Context windows and their targets from one or more items (``iter_windows``).
+
+    Attributes
+    ----------
+    context : np.ndarray [shape=(B, L, D), dtype=float32]
+        Frames ``x_{e-L+1} .. x_e`` for each window end ``e``.
+    targets : np.ndarray [shape=(M, B, D), dtype=float32]
+        ``targets[k-1] = x_{e+k} - x_{e+k-1}`` for offsets k = 1..M.
+    item : np.ndarray [shape=(B,)]
+        Item index of each window.
+    """
+
+    context: np.ndarray
+    targets: np.ndarray
+    item: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.context.shape[0])
+
+
+def valid_ends(x: np.ndarray, *, context: int, max_offset: int) -> np.ndarray:
+    """Window ends ``e`` of one item whose frames ``e-L+1 .. e+M`` are all finite.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(T, D)]
+    context : int > 0
+        ``L``, frames in the context.
+    max_offset : int > 0
+        ``M``, the largest target offset (horizon, lag or rollout step).
+    """
+    ends = np.arange(context - 1, x.shape[0] - max_offset)
+    bad = np.concatenate([[0], np.cumsum(~np.isfinite(x).all(axis=1))])
+    return ends[bad[ends + max_offset + 1] - bad[ends - context + 1] == 0]
+
+
+def window_arrays(
+    x: np.ndarray, ends: np.ndarray, *, context: int, max_offset: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contexts and targets of the windows of ``x`` ending at ``ends``.
+
+    Returns
+    -------
+    ctx : np.ndarray [shape=(B, L, D)]
+    targets : np.ndarray [shape=(M, B, D)]
+        ``targets[k-1] = x_{e+k} - x_{e+k-1}``.
+    """
+    offsets = np.arange(-context + 1, 1)
+    ctx = x[ends[:, None] + offsets[None, :]]
+    steps = np.arange(1, max_offset + 1)
+    idx = ends[None, :] + steps[:, None]
+    return ctx, x[idx] - x[idx - 1]
+
+
+def iter_windows(
+    source: ItemSource,
+    items: np.ndarray,
+    *,
+    context: int,
+    max_offset: int,
+    chunk_windows: int = 4096,
+    rng: np.random.Generator | None = None,
+) -> Iterator[WindowChunk]:
+    """Stream context windows over ``items`` in chunks of at most ``chunk_windows`` windows.
+
+    Only one chunk (plus one item) is in memory at a time. With ``rng`` the item order and the
+    windows inside each chunk are shuffled (training); without it the order is fixed.
+    """
+    order = rng.permutation(items) if rng is not None else items
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    n_buffered = 0
+    for i in order:
+        x = source.item(int(i)).astype(np.float32, copy=False)
+        all_ends = valid_ends(x, context=context, max_offset=max_offset)
+        start = 0
+        while start < all_ends.size:
+            ends = all_ends[start : start + chunk_windows - n_buffered]
+            start += ends.size
+            ctx, targets = window_arrays(x, ends, context=context, max_offset=max_offset)
+            parts.append((ctx, targets, np.full(ends.size, int(i))))
+            n_buffered += ends.size
+            if n_buffered >= chunk_windows:
+                yield _join(parts, rng)
+                parts, n_buffered = [], 0
+    if parts:
+        yield _join(parts, rng)
+
+
+def _join(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rng: np.random.Generator | None
+) -> WindowChunk:
+    ctx = np.concatenate([p[0] for p in parts])
+    targets = np.concatenate([p[1] for p in parts], axis=1)
+    item = np.concatenate([p[2] for p in parts])
+    if rng is not None:
+        perm = rng.permutation(item.size)
+        ctx, targets, item = ctx[perm], targets[:, perm], item[perm]
+    return WindowChunk(ctx, targets, item)

@@ -1,0 +1,116 @@
+"""Predictive distributions over Δx: a Gaussian with shared covariance and a diagonal mixture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True)
+class SharedGaussian:
+    """``N(mean_b, Σ)`` per window, one covariance for all windows (marginals, ridge).
+
+    Attributes
+    ----------
+    loc : np.ndarray [shape=(B, D)]
+        Mean per window.
+    chol : np.ndarray [shape=(D, D)]
+        Lower Cholesky factor of ``Σ``.
+    """
+
+    loc: np.ndarray
+    chol: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        """Predicted mean, ``(B, D)``."""
+        return self.loc
+
+    def nll(self, y: np.ndarray) -> np.ndarray:
+        """Negative log density (nats) of each row of ``y`` ``(B, D)``; returns ``(B,)``."""
+        from scipy.linalg import solve_triangular
+
+        z = solve_triangular(self.chol, (y - self.loc).T.astype(np.float64), lower=True)
+        log_det = np.log(np.diag(self.chol)).sum()
+        return 0.5 * (z**2).sum(axis=0) + log_det + 0.5 * y.shape[1] * LOG_2PI
+
+    def nll_per_dim(self, y: np.ndarray) -> np.ndarray:
+        """NLL of each dim under its own marginal ``N(mean_d, Σ_dd)``; returns ``(B, D)``."""
+        var = (self.chol**2).sum(axis=1)
+        return 0.5 * ((y - self.loc) ** 2 / var + np.log(var) + LOG_2PI)
+
+    def log_norm(self) -> np.ndarray:
+        """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
+        cov = self.chol @ self.chol.T
+        m = (self.loc**2).sum(axis=1) + np.trace(cov)
+        v = 2 * (cov**2).sum() + 4 * ((self.loc @ self.chol) ** 2).sum(axis=1)
+        return log_norm_from_moments(m, v)
+
+
+@dataclass(frozen=True)
+class DiagMixture:
+    """A mixture of K diagonal Gaussians per window (MDN heads; K = 1 is a diagonal Gaussian).
+
+    Attributes
+    ----------
+    log_weights : np.ndarray [shape=(B, K)]
+        Normalised log mixture weights.
+    loc : np.ndarray [shape=(B, K, D)]
+    log_scale : np.ndarray [shape=(B, K, D)]
+        Log standard deviations.
+    """
+
+    log_weights: np.ndarray
+    loc: np.ndarray
+    log_scale: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        """Mixture mean, ``(B, D)``."""
+        return np.einsum("bk,bkd->bd", np.exp(self.log_weights), self.loc)
+
+    def _component_logpdf(self, y: np.ndarray) -> np.ndarray:
+        z = (y[:, None, :] - self.loc) * np.exp(-self.log_scale)
+        return -0.5 * z**2 - self.log_scale - 0.5 * LOG_2PI  # (B, K, D)
+
+    def nll(self, y: np.ndarray) -> np.ndarray:
+        """Negative log density (nats) of each row of ``y`` ``(B, D)``; returns ``(B,)``."""
+        per_component = self._component_logpdf(y).sum(axis=2) + self.log_weights
+        return -logsumexp(per_component, axis=1)
+
+    def nll_per_dim(self, y: np.ndarray) -> np.ndarray:
+        """NLL of each dim under its own marginal mixture; returns ``(B, D)``."""
+        per_dim = self._component_logpdf(y) + self.log_weights[:, :, None]
+        return -logsumexp(per_dim, axis=1)
+
+    def log_norm(self) -> np.ndarray:
+        """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
+        var = np.exp(2 * self.log_scale)
+        m_k = (self.loc**2 + var).sum(axis=2)  # (B, K)
+        v_k = (2 * var**2 + 4 * self.loc**2 * var).sum(axis=2)
+        w = np.exp(self.log_weights)
+        m = (w * m_k).sum(axis=1)
+        v = (w * (v_k + m_k**2)).sum(axis=1) - m**2
+        return log_norm_from_moments(m, np.maximum(v, 0.0))
+
+
+def log_norm_from_moments(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Second-order (delta-method) estimate of ``E[log‖Δx‖]`` from the moments of ``‖Δx‖²``.
+
+    ``E log‖y‖ = ½ E log s`` with ``s = ‖y‖²``; expanding ``log s`` around ``m = E s`` to second
+    order gives ``½ (log m − v / (2 m²))`` where ``v = Var s``.
+
+    Parameters
+    ----------
+    m : np.ndarray [shape=(B,)]
+        ``E‖Δx‖²`` under the predictive distribution.
+    v : np.ndarray [shape=(B,)]
+        ``Var ‖Δx‖²`` under the predictive distribution.
+    """
+    m = np.maximum(m, 1e-30)
+    return 0.5 * (np.log(m) - v / (2 * m**2))
+
+
+Predictive = SharedGaussian | DiagMixture

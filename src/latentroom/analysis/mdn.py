@@ -1,0 +1,239 @@
+"""Torch mixture-density predictors: an MLP on the flattened context and a GRU over its frames.
+
+Both share one trainer (Adam, mini-batches streamed from the train windows, early stopping on the
+validation NLL) and one output layer: per horizon, K diagonal Gaussian components over Δx in
+train-standardised units. Seeding uses ``torch.random.fork_rng`` + ``torch.manual_seed`` because
+``torch.nn`` layers draw their initial weights from the global generator; forking keeps the
+caller's global state untouched. This module imports torch: import it only where it is used.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentroom.analysis.distributions import DiagMixture, Predictive
+from latentroom.analysis.predictors import Windows, _check_horizons
+from latentroom.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+MIN_LOG_SCALE = -7.0  # keeps the standardised NLL finite when a component collapses
+
+
+class MixtureNet(nn.Module):
+    """Trunk (MLP on the flat context, or GRU over its frames) + one linear head per horizon."""
+
+    def __init__(
+        self, kind: str, context: int, n_features: int, n_out: int, hidden: int, n_heads: int
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "mlp":
+            self.trunk: nn.Module = nn.Sequential(
+                nn.Linear(context * n_features, hidden), nn.GELU(),
+                nn.Linear(hidden, hidden), nn.GELU(),
+            )  # fmt: skip
+        else:
+            self.trunk = nn.GRU(n_features, hidden, batch_first=True)
+        self.heads = nn.ModuleList(nn.Linear(hidden, n_out) for _ in range(n_heads))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x (B, L, F)`` -> one raw output ``(B, K * (1 + 2D))`` per horizon."""
+        h = self.trunk(x.flatten(1)) if self.kind == "mlp" else self.trunk(x)[0][:, -1]
+        return [head(h) for head in self.heads]
+
+
+class MixtureDensityPredictor:
+    """Mixture density network (diagonal components) predicting Δx_{t+k} for several horizons.
+
+    Parameters
+    ----------
+    horizons : sequence of int >= 1
+    kind : {"mlp", "gru"}
+        "mlp" reads the flattened context (``mdn``); "gru" reads it frame by frame (``sequence``).
+    n_components : int >= 1
+        ``K`` mixture components per horizon.
+    hidden : int >= 1
+        Width of the hidden layers / GRU state.
+    batch_size, learning_rate : training settings (Adam).
+    max_epochs : int >= 1
+        Passes over (at most ``max_windows_per_epoch`` of) the train windows.
+    patience : int >= 1
+        Epochs without validation improvement before stopping; the best weights are kept.
+    max_windows_per_epoch, max_val_windows : int >= 1
+        Budgets that keep training time bounded on large corpora.
+    random_state : int
+        Seeds weight init, shuffling and batching.
+    """
+
+    def __init__(
+        self,
+        horizons: Sequence[int],
+        *,
+        kind: Literal["mlp", "gru"] = "mlp",
+        n_components: int = 4,
+        hidden: int = 128,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        max_epochs: int = 20,
+        patience: int = 3,
+        max_windows_per_epoch: int = 200_000,
+        max_val_windows: int = 50_000,
+        random_state: int = 0,
+    ) -> None:
+        if kind not in ("mlp", "gru"):
+            raise ConfigError(f"MDN kind must be 'mlp' or 'gru'; got {kind!r}")
+        if min(n_components, hidden, batch_size, max_epochs, patience) < 1:
+            raise ConfigError("n_components, hidden, batch_size, max_epochs, patience must be >= 1")
+        self.horizons = _check_horizons(horizons)
+        self.kind = kind
+        self.n_components = n_components
+        self.hidden = hidden
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.max_windows_per_epoch = max_windows_per_epoch
+        self.max_val_windows = max_val_windows
+        self.random_state = random_state
+
+    @property
+    def name(self) -> str:
+        return "mdn" if self.kind == "mlp" else "sequence"
+
+    def fit(self, train: Windows, val: Windows | None = None) -> MixtureDensityPredictor:
+        """Standardise from train statistics, then train with early stopping on validation NLL."""
+        self._fit_scalers(train)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state)
+            self.network_ = self._train(train, val)
+        return self
+
+    def _fit_scalers(self, train: Windows) -> None:
+        rows = [k - 1 for k in self.horizons]
+        n, x_sum, x_sq, y_sum, y_sq = 0, 0.0, 0.0, 0.0, 0.0
+        for chunk in train(None):
+            x = chunk.context[:, -1].astype(np.float64)
+            y = chunk.targets[[0, *rows]].astype(np.float64)  # row 0: one-step Δx, for inputs
+            n += chunk.size
+            x_sum, x_sq = x_sum + x.sum(axis=0), x_sq + (x**2).sum(axis=0)
+            y_sum, y_sq = y_sum + y.sum(axis=1), y_sq + (y**2).sum(axis=1)
+        self.x_mean_ = np.asarray(x_sum) / n
+        self.x_scale_ = np.sqrt(np.maximum(np.asarray(x_sq) / n - self.x_mean_**2, 1e-12))
+        y_mean = np.asarray(y_sum) / n
+        y_scale = np.sqrt(np.maximum(np.asarray(y_sq) / n - y_mean**2, 1e-12))
+        self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
+        self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
+        self.latent_dim_ = int(self.x_mean_.shape[0])
+        self.n_train_ = n
+
+    def _inputs(self, context: np.ndarray) -> torch.Tensor:
+        """Per context frame: the standardised frame and its standardised step from the last.
+
+        The steps make velocity dynamics easy to learn even when positions wander.
+        """
+        frames = (context - self.x_mean_) / self.x_scale_
+        steps = (np.diff(context, axis=1) - self.step_mean_) / self.step_scale_
+        steps = np.concatenate([np.zeros_like(steps[:, :1]), steps], axis=1)
+        return torch.from_numpy(np.concatenate([frames, steps], axis=2).astype(np.float32))
+
+    def _targets(self, targets: np.ndarray) -> torch.Tensor:
+        rows = [k - 1 for k in self.horizons]
+        scaled = (targets[rows] - self.y_mean_[:, None]) / self.y_scale_[:, None]
+        return torch.from_numpy(scaled.astype(np.float32))
+
+    def _train(self, train: Windows, val: Windows | None) -> MixtureNet:
+        context = next(iter(train(None))).context.shape[1]
+        n_out = self.n_components * (1 + 2 * self.latent_dim_)
+        net = MixtureNet(
+            self.kind, context, 2 * self.latent_dim_, n_out, self.hidden, len(self.horizons)
+        )
+        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+        rng = np.random.default_rng(self.random_state)
+        best, best_state, stale = math.inf, copy.deepcopy(net.state_dict()), 0
+        self.history_: list[float] = []
+        for epoch in range(self.max_epochs):
+            self._train_epoch(net, optimiser, train, rng)
+            score = self._score(net, val if val is not None else train)
+            self.history_.append(score)
+            logger.info("%s epoch %d: validation NLL %.4f", self.name, epoch + 1, score)
+            if score < best - 1e-4:
+                best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= self.patience:
+                    break
+        net.load_state_dict(best_state)
+        net.eval()
+        return net
+
+    def _train_epoch(
+        self,
+        net: MixtureNet,
+        optimiser: torch.optim.Optimizer,
+        train: Windows,
+        rng: np.random.Generator,
+    ) -> None:
+        seen = 0
+        net.train()
+        for chunk in train(rng):
+            x, y = self._inputs(chunk.context), self._targets(chunk.targets)
+            for start in range(0, chunk.size, self.batch_size):
+                stop = start + self.batch_size
+                loss = self._loss(net, x[start:stop], y[:, start:stop]).mean()
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+            seen += chunk.size
+            if seen >= self.max_windows_per_epoch:
+                break
+
+    def _loss(self, net: MixtureNet, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Standardised NLL per window summed over horizons, ``(B,)``."""
+        total = torch.zeros(x.shape[0])
+        for h, raw in enumerate(net(x)):
+            log_w, loc, log_scale = self._split(raw)
+            z = (y[h][:, None, :] - loc) * torch.exp(-log_scale)
+            log_pdf = (-0.5 * z**2 - log_scale).sum(dim=2) - 0.5 * self.latent_dim_ * math.log(
+                2 * math.pi
+            )
+            total = total - torch.logsumexp(log_pdf + log_w, dim=1)
+        return total
+
+    def _split(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n_k, n_d = self.n_components, self.latent_dim_
+        log_w = torch.log_softmax(raw[:, :n_k], dim=1)
+        loc = raw[:, n_k : n_k + n_k * n_d].reshape(-1, n_k, n_d)
+        log_scale = raw[:, n_k + n_k * n_d :].reshape(-1, n_k, n_d).clamp_min(MIN_LOG_SCALE)
+        return log_w, loc, log_scale
+
+    def _score(self, net: MixtureNet, windows: Windows) -> float:
+        net.eval()
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for chunk in windows(None):
+                loss = self._loss(net, self._inputs(chunk.context), self._targets(chunk.targets))
+                total += float(loss.sum())
+                n += chunk.size
+                if n >= self.max_val_windows:
+                    break
+        return total / max(n, 1) / len(self.horizons)
+
+    def predict(self, context: np.ndarray) -> list[Predictive]:
+        """One ``DiagMixture`` per horizon, in the original (unstandardised) units."""
+        with torch.no_grad():
+            raws = self.network_(self._inputs(context))
+        out: list[Predictive] = []
+        for h, raw in enumerate(raws):
+            log_w, loc, log_scale = (t.double().numpy() for t in self._split(raw))
+            scale = self.y_scale_[h]
+            out.append(DiagMixture(log_w, loc * scale + self.y_mean_[h], log_scale + np.log(scale)))
+        return out

@@ -1,0 +1,244 @@
+"""Phase 1: fit probabilistic predictors of Δx_{t+k} on train, score them on eval with CIs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from latentroom.analysis.data import ItemSource, iter_windows
+from latentroom.analysis.metrics import (
+    COLUMNS,
+    add_by_item,
+    bootstrap_weights,
+    headline,
+    summarise,
+    window_stats,
+)
+from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, MarginalFull, Windows
+from latentroom.analysis.rollout import rollout_nll
+from latentroom.analysis.splits import Prepared, prepare
+from latentroom.errors import ConfigError
+from latentroom.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+PREDICTORS = ("marginal_diag", "marginal_full", "linear", "mdn", "sequence")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Settings of a Phase 1 run (``latentroom analyze predict``)."""
+
+    context: int = 8  # L, frames of context ending at x_t
+    horizons: tuple[int, ...] = (1, 2, 4, 8)  # k: predict Δx_{t+k}
+    predictors: tuple[str, ...] = PREDICTORS  # the two marginals always run (baselines)
+    rollout_steps: int = 8  # R, steps of teacher-forced vs free-running rollout (0: none)
+    n_components: int = 4  # K, mixture components of mdn / sequence
+    hidden: int = 128  # hidden width of mdn / GRU state of sequence
+    max_epochs: int = 20  # training passes for mdn / sequence (early stopping on validation)
+    patience: int = 3  # epochs without validation gain before stopping
+    max_windows_per_epoch: int = 200_000  # bounds training time on big corpora
+    max_rollout_windows: int = 20_000  # eval windows (evenly spaced) used for rollouts
+    n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
+    chunk_windows: int = 4096  # windows per streamed chunk (memory ~ chunk * (L + M) * D * 4 B)
+    group_regex: str | None = None  # group-disjoint split (e.g. speaker ids); None: by item
+    drop_nonfinite: bool = False  # drop windows touching NaN/Inf frames instead of refusing
+    seed: int = 0  # split, training, bootstrap
+
+    def __post_init__(self) -> None:
+        if self.context < 1:
+            raise ConfigError(f"context must be >= 1 frame; got {self.context}")
+        if not self.horizons or min(self.horizons) < 1:
+            raise ConfigError(f"horizons must be positive integers; got {list(self.horizons)}")
+        unknown = sorted(set(self.predictors) - set(PREDICTORS))
+        if unknown:
+            raise ConfigError(f"unknown predictors {unknown}; choose from {list(PREDICTORS)}")
+        if self.rollout_steps < 0 or self.n_boot < 1 or self.chunk_windows < 1:
+            raise ConfigError("rollout_steps must be >= 0, n_boot and chunk_windows >= 1")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PredictConfig:
+        """Build from a dict, rejecting unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown Phase 1 settings {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    @property
+    def max_offset(self) -> int:
+        """M: target offsets each window needs (largest horizon or rollout length)."""
+        return max(max(self.horizons), self.rollout_steps)
+
+
+def _streams(prepared: Prepared, config: PredictConfig) -> tuple[Windows, Windows, Windows]:
+    def stream(items: np.ndarray) -> Windows:
+        return lambda rng: iter_windows(
+            prepared.source,
+            items,
+            context=config.context,
+            max_offset=config.max_offset,
+            chunk_windows=config.chunk_windows,
+            rng=rng,
+        )
+
+    split = prepared.split
+    return stream(split.train), stream(split.val), stream(split.eval)
+
+
+def _build(name: str, config: PredictConfig) -> Any:
+    if name == "marginal_diag":
+        return MarginalDiag(config.horizons)
+    if name == "marginal_full":
+        return MarginalFull(config.horizons)
+    if name == "linear":
+        return LinearGaussian(config.horizons)
+    from latentroom.analysis.mdn import MixtureDensityPredictor
+
+    return MixtureDensityPredictor(
+        config.horizons,
+        kind="mlp" if name == "mdn" else "gru",
+        n_components=config.n_components,
+        hidden=config.hidden,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+        max_windows_per_epoch=config.max_windows_per_epoch,
+        random_state=config.seed,
+    )
+
+
+def fit_predictors(
+    prepared: Prepared, config: PredictConfig, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Fit the two marginals and every requested predictor on train (validation for selection)."""
+    train, val, _ = _streams(prepared, config)
+    names = ["marginal_diag", "marginal_full"] + [
+        n for n in config.predictors if not n.startswith("marginal")
+    ]
+    fitted = {}
+    for name in names:
+        logger.info("fitting %s", name)
+        fitted[name] = _build(name, config).fit(train, val)
+        if progress is not None:
+            progress(1)
+    return fitted
+
+
+def evaluate(
+    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """One pass over eval: per-item metric sums, per-dim NLL sums and rollout sums."""
+    _, _, eval_stream = _streams(prepared, config)
+    eval_items = prepared.split.eval
+    row_of = {int(item): j for j, item in enumerate(eval_items)}
+    n_items, n_h, n_d = eval_items.size, len(config.horizons), prepared.scan.latent_dim
+    names = list(fitted)
+    sums = np.zeros((n_items, len(names), n_h, len(COLUMNS)))
+    per_dim = np.zeros((len(names), n_h, n_d))
+    steps = config.rollout_steps if 1 in config.horizons else 0
+    rolled = [n for n in names if not n.startswith("marginal")]
+    roll = np.zeros((n_items, len(rolled), max(steps, 1), 3))
+    stride = _rollout_stride(prepared, config)
+    diag, full = fitted["marginal_diag"], fitted["marginal_full"]
+    for chunk in eval_stream(None):
+        rows = np.array([row_of[int(i)] for i in chunk.item])
+        ys = chunk.targets[[k - 1 for k in config.horizons]]
+        base = [d.nll(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
+        ref = [d.nll(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
+        base_dim = [d.nll_per_dim(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
+        for p, name in enumerate(names):
+            for h, dist in enumerate(fitted[name].predict(chunk.context)):
+                stats = window_stats(dist, ys[h], base[h], ref[h], diag.mean_[h])
+                add_by_item(sums[:, p, h], rows, stats)
+                per_dim[p, h] += (base_dim[h] - dist.nll_per_dim(ys[h])).sum(axis=0)
+        pick = slice(None, None, stride)
+        for q, name in enumerate(rolled if steps else []):
+            head = config.horizons.index(1)
+            teacher, free = rollout_nll(
+                fitted[name], chunk.context[pick], chunk.targets[:, pick], steps=steps, head=head
+            )
+            terms = np.stack([np.ones_like(teacher), teacher, free], axis=-1).transpose(1, 0, 2)
+            add_by_item(roll[:, q], rows[pick], terms)
+    return {"sums": sums, "per_dim": per_dim, "roll": roll, "rolled": np.array(rolled)}
+
+
+def _rollout_stride(prepared: Prepared, config: PredictConfig) -> int:
+    """Keep about ``max_rollout_windows`` evenly spaced eval windows for rollouts."""
+    lengths = prepared.scan.lengths[prepared.split.eval]
+    n_windows = int(np.maximum(lengths - config.context - config.max_offset + 1, 0).sum())
+    return max(1, -(-n_windows // config.max_rollout_windows))
+
+
+def summarise_phase1(
+    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any], raw: dict[str, np.ndarray]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``phase1`` section (headline numbers with CIs) and ``phase1_info`` (details)."""
+    rng = np.random.default_rng(config.seed)
+    weights = bootstrap_weights(prepared.split.eval.size, n_boot=config.n_boot, rng=rng)
+    n_d, rate = prepared.scan.latent_dim, float(prepared.source.frame_rate)
+    names = list(fitted)
+    phase1: dict[str, Any] = {}
+    for p, name in enumerate(names):
+        phase1[name] = {}
+        for h, k in enumerate(config.horizons):
+            item_sums = raw["sums"][:, p, h]
+            phase1[name][str(k)] = summarise(
+                item_sums, weights, lambda s: headline(s, latent_dim=n_d, frame_rate=rate)
+            )
+    n_eval = raw["sums"][:, 0, 0, 0].sum()
+    info: dict[str, Any] = {
+        "settings": asdict(config),
+        "ig_per_dim": {
+            name: {
+                str(k): (raw["per_dim"][p, h] / n_eval).tolist()
+                for h, k in enumerate(config.horizons)
+            }
+            for p, name in enumerate(names)
+        },
+        "delta_pca_spectrum": _spectrum(fitted["marginal_full"].cov_[0]),
+        "rollout": _rollouts(raw, weights),
+        "ridge": fitted["linear"].ridge_.tolist() if "linear" in fitted else None,
+        "epochs": {n: len(m.history_) for n, m in fitted.items() if hasattr(m, "history_")},
+    }
+    return phase1, info
+
+
+def _spectrum(cov: np.ndarray) -> list[float]:
+    """Explained-variance ratios of Δx's principal components, largest first."""
+    eig = np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
+    return (eig / max(eig.sum(), 1e-300)).tolist()
+
+
+def _rollouts(raw: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
+    def metric(s: np.ndarray) -> dict[str, np.ndarray]:
+        n = np.maximum(s[..., 0], 1)
+        teacher, free = s[..., 1] / n, s[..., 2] / n
+        return {"teacher_forced_nll": teacher, "free_running_nll": free, "gap": free - teacher}
+
+    return {
+        str(name): summarise(raw["roll"][:, q], weights, metric)
+        for q, name in enumerate(raw["rolled"])
+        if raw["roll"][:, q, :, 0].sum() > 0
+    }
+
+
+def run_phase1(
+    source: ItemSource, config: PredictConfig, progress: Progress | None = None
+) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
+    """Prepare, fit, evaluate and summarise; returns (phase1, phase1_info, prepared)."""
+    prepared = prepare(
+        source,
+        min_length=config.context + config.max_offset,
+        group_regex=config.group_regex,
+        drop_nonfinite=config.drop_nonfinite,
+        seed=config.seed,
+    )
+    fitted = fit_predictors(prepared, config, progress)
+    raw = evaluate(prepared, config, fitted)
+    if progress is not None:
+        progress(1)
+    phase1, info = summarise_phase1(prepared, config, fitted, raw)
+    return phase1, info, prepared

@@ -1,0 +1,247 @@
+"""Closed-form predictors of Δx_{t+k}: marginal Gaussians and ridge regression, from chunked sums.
+
+Every predictor follows the scikit-learn shape: hyperparameters in ``__init__``, ``fit(train, val)
+-> self`` over window streams, learned state ending in ``_``, and ``predict(context)`` returning one
+predictive distribution per horizon. Sufficient statistics are accumulated chunk by chunk in
+float64, so no flattened context matrix is ever held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from latentroom.analysis.data import WindowChunk
+from latentroom.analysis.distributions import DiagMixture, Predictive, SharedGaussian
+from latentroom.errors import ConfigError
+
+#: A re-iterable stream of windows; called with an rng it shuffles (training), with None it
+#: returns windows in a fixed order.
+Windows = Callable[[np.random.Generator | None], Iterable[WindowChunk]]
+
+#: Ridge strengths tried, relative to the mean feature variance; the best on validation wins.
+RIDGE_GRID = (1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def _check_horizons(horizons: Sequence[int]) -> tuple[int, ...]:
+    if not horizons or min(horizons) < 1:
+        raise ConfigError(f"horizons must be positive integers; got {list(horizons)}")
+    return tuple(int(k) for k in horizons)
+
+
+class MarginalDiag:
+    """Diagonal Gaussian fit to the train targets, ignoring the context (the IG baseline).
+
+    Parameters
+    ----------
+    horizons : sequence of int >= 1
+    """
+
+    name = "marginal_diag"
+
+    def __init__(self, horizons: Sequence[int]) -> None:
+        self.horizons = _check_horizons(horizons)
+
+    def fit(self, train: Windows, val: Windows | None = None) -> MarginalDiag:
+        """Accumulate per-dim means and variances of the train targets."""
+        n, total, squares = 0, 0.0, 0.0
+        for chunk in train(None):
+            y = chunk.targets[[k - 1 for k in self.horizons]].astype(np.float64)  # (H, B, D)
+            total = total + y.sum(axis=1)
+            squares = squares + (y**2).sum(axis=1)
+            n += chunk.size
+        mean = np.asarray(total) / n
+        self.mean_ = mean
+        self.var_ = np.maximum(np.asarray(squares) / n - mean**2, 1e-12)
+        self.n_train_ = n
+        return self
+
+    def predict(self, context: np.ndarray) -> list[Predictive]:
+        """One ``DiagMixture`` with K = 1 per horizon, the same for every window."""
+        n_windows = context.shape[0]
+        out: list[Predictive] = []
+        for h in range(len(self.horizons)):
+            loc = np.broadcast_to(self.mean_[h], (n_windows, 1, self.mean_.shape[1]))
+            log_scale = np.broadcast_to(0.5 * np.log(self.var_[h]), loc.shape)
+            out.append(DiagMixture(np.zeros((n_windows, 1)), loc, log_scale))
+        return out
+
+
+class MarginalFull:
+    """Full-covariance Gaussian fit to the train targets, ignoring the context.
+
+    Its gain over ``MarginalDiag`` is what correlations between dims alone explain.
+    """
+
+    name = "marginal_full"
+
+    def __init__(self, horizons: Sequence[int]) -> None:
+        self.horizons = _check_horizons(horizons)
+
+    def fit(self, train: Windows, val: Windows | None = None) -> MarginalFull:
+        """Accumulate means and covariances of the train targets."""
+        n, total, outer = 0, 0.0, 0.0
+        for chunk in train(None):
+            y = chunk.targets[[k - 1 for k in self.horizons]].astype(np.float64)  # (H, B, D)
+            total = total + y.sum(axis=1)
+            outer = outer + np.einsum("hbd,hbe->hde", y, y)
+            n += chunk.size
+        mean = np.asarray(total) / n
+        cov = np.asarray(outer) / n - np.einsum("hd,he->hde", mean, mean)
+        self.mean_ = mean
+        self.cov_ = cov
+        self.chol_ = np.stack([_safe_cholesky(c) for c in cov])
+        self.n_train_ = n
+        return self
+
+    def predict(self, context: np.ndarray) -> list[Predictive]:
+        """One ``SharedGaussian`` per horizon, the same for every window."""
+        n_windows = context.shape[0]
+        return [
+            SharedGaussian(np.broadcast_to(self.mean_[h], (n_windows, self.mean_.shape[1])), c)
+            for h, c in enumerate(self.chol_)
+        ]
+
+
+def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Cholesky factor, adding a little to the diagonal when ``cov`` is singular."""
+    jitter = 0.0
+    scale = max(float(np.mean(np.diag(cov))), 1e-12)
+    for _ in range(8):
+        try:
+            return np.linalg.cholesky(cov + jitter * np.eye(cov.shape[0]))
+        except np.linalg.LinAlgError:
+            jitter = scale * 1e-9 if jitter == 0 else jitter * 100
+    raise np.linalg.LinAlgError("covariance is not positive definite even with jitter")
+
+
+class _Moments:
+    """Running float64 sums of features f, targets y and their products, for ridge fits."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.f_sum: np.ndarray | float = 0.0
+        self.y_sum: np.ndarray | float = 0.0
+        self.ff: np.ndarray | float = 0.0
+        self.fy: np.ndarray | float = 0.0
+        self.yy: np.ndarray | float = 0.0
+
+    def add(self, f: np.ndarray, y: np.ndarray) -> None:
+        """Add features ``(B, F)`` and stacked targets ``(H, B, D)``."""
+        f64 = f.astype(np.float64)
+        y64 = y.astype(np.float64)
+        self.n += f.shape[0]
+        self.f_sum = self.f_sum + f64.sum(axis=0)
+        self.y_sum = self.y_sum + y64.sum(axis=1)
+        self.ff = self.ff + f64.T @ f64
+        self.fy = self.fy + np.einsum("bf,hbd->hfd", f64, y64)
+        self.yy = self.yy + np.einsum("hbd,hbe->hde", y64, y64)
+
+    def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Means and (co)variances: ``mu_f (F,)``, ``mu_y (H, D)``, ``C_ff``, ``C_fy``, ``C_yy``."""
+        n = self.n
+        mu_f = np.asarray(self.f_sum) / n
+        mu_y = np.asarray(self.y_sum) / n
+        c_ff = np.asarray(self.ff) / n - np.outer(mu_f, mu_f)
+        c_fy = np.asarray(self.fy) / n - np.einsum("f,hd->hfd", mu_f, mu_y)
+        c_yy = np.asarray(self.yy) / n - np.einsum("hd,he->hde", mu_y, mu_y)
+        return mu_f, mu_y, c_ff, c_fy, c_yy
+
+
+class LinearGaussian:
+    """Ridge regression of Δx_{t+k} on the flattened context, with full residual covariance.
+
+    Parameters
+    ----------
+    horizons : sequence of int >= 1
+    ridge_grid : sequence of float > 0
+        Ridge strengths relative to the mean feature variance; the one with the lowest validation
+        squared error is kept, per horizon.
+    """
+
+    name = "linear"
+
+    def __init__(self, horizons: Sequence[int], ridge_grid: Sequence[float] = RIDGE_GRID) -> None:
+        self.horizons = _check_horizons(horizons)
+        self.ridge_grid = tuple(ridge_grid)
+
+    def fit(self, train: Windows, val: Windows | None = None) -> LinearGaussian:
+        """Accumulate train (and validation) moments, pick the ridge, solve, keep the residuals."""
+        rows = [k - 1 for k in self.horizons]
+        moments = _Moments()
+        for chunk in train(None):
+            moments.add(chunk.context.reshape(chunk.size, -1), chunk.targets[rows])
+        mu_f, mu_y, c_ff, c_fy, c_yy = moments.centred()
+        val_moments = None
+        if val is not None:
+            val_moments = _Moments()
+            for chunk in val(None):
+                val_moments.add(chunk.context.reshape(chunk.size, -1), chunk.targets[rows])
+        weights = self._select(c_ff, c_fy, mu_f, mu_y, val_moments)
+        self.coef_ = weights  # (H, F, D)
+        self.intercept_ = mu_y - np.einsum("f,hfd->hd", mu_f, weights)
+        resid = (
+            c_yy
+            - np.einsum("hfd,hfe->hde", weights, c_fy)
+            - np.einsum("hfd,hfe->hde", c_fy, weights)
+            + np.einsum("hfd,fg,hge->hde", weights, c_ff, weights, optimize=True)
+        )
+        self.residual_cov_ = resid
+        self.chol_ = np.stack([_safe_cholesky(0.5 * (r + r.T)) for r in resid])
+        self.n_train_ = moments.n
+        return self
+
+    def _select(
+        self,
+        c_ff: np.ndarray,
+        c_fy: np.ndarray,
+        mu_f: np.ndarray,
+        mu_y: np.ndarray,
+        val: _Moments | None,
+    ) -> np.ndarray:
+        """Solve for every ridge strength; keep, per horizon, the best on validation."""
+        from scipy.linalg import cho_factor, cho_solve
+
+        scale = max(float(np.mean(np.diag(c_ff))), 1e-12)
+        n_h, n_f, n_d = c_fy.shape
+        rhs = c_fy.transpose(1, 0, 2).reshape(n_f, n_h * n_d)
+        best = np.full(n_h, np.inf)
+        chosen = np.zeros_like(c_fy)
+        self.ridge_ = np.zeros(n_h)
+        grid = self.ridge_grid if val is not None else self.ridge_grid[:1]
+        for alpha in grid:
+            try:
+                factor = cho_factor(c_ff + alpha * scale * np.eye(n_f), lower=True)
+            except np.linalg.LinAlgError:
+                continue
+            w = cho_solve(factor, rhs).reshape(n_f, n_h, n_d).transpose(1, 0, 2)
+            errors = _val_errors(w, mu_f, mu_y, val) if val is not None else np.zeros(n_h)
+            better = errors < best
+            best[better] = errors[better]
+            chosen[better] = w[better]
+            self.ridge_[better] = alpha
+        if not np.isfinite(best).all():
+            raise ConfigError("ridge regression failed for every ridge strength; check the input")
+        return chosen
+
+    def predict(self, context: np.ndarray) -> list[Predictive]:
+        """One ``SharedGaussian`` per horizon: the ridge mean and the train residual covariance."""
+        f = context.reshape(context.shape[0], -1).astype(np.float64)
+        return [
+            SharedGaussian(f @ self.coef_[h] + self.intercept_[h], self.chol_[h])
+            for h in range(len(self.horizons))
+        ]
+
+
+def _val_errors(w: np.ndarray, mu_f: np.ndarray, mu_y: np.ndarray, val: _Moments) -> np.ndarray:
+    """Validation sum of squared errors per horizon, from the validation moments alone."""
+    b = mu_y - np.einsum("f,hfd->hd", mu_f, w)  # (H, D)
+    ff, fy, yy = np.asarray(val.ff), np.asarray(val.fy), np.asarray(val.yy)
+    f_sum, y_sum = np.asarray(val.f_sum), np.asarray(val.y_sum)
+    # Σ‖y - W'f - b‖² expanded into the accumulated sums.
+    quad = np.einsum("hfd,fg,hgd->h", w, ff, w, optimize=True)
+    cross = np.einsum("hfd,hfd->h", w, fy)
+    fb = np.einsum("f,hfd,hd->h", f_sum, w, b, optimize=True)
+    yb = np.einsum("hd,hd->h", y_sum, b)
+    return np.einsum("hdd->h", yy) - 2 * cross + quad + 2 * fb - 2 * yb + val.n * (b**2).sum(axis=1)

@@ -1,0 +1,48 @@
+"""One call per CLI command: check outputs, open the corpus, run a phase, write the folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from latentroom.analysis.clusters import ClusterConfig, run_phase0
+from latentroom.analysis.data import open_source
+from latentroom.analysis.predict import PredictConfig, run_phase1
+from latentroom.analysis.report import check_phase_outputs, corpus_facts, write_analysis
+from latentroom.progress import Progress
+
+
+def analyze_clusters(
+    corpus: str | Path,
+    out_dir: str | Path,
+    config: ClusterConfig,
+    *,
+    frame_rate: float | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Phase 0 on ``corpus``; merges ``phase0`` into ``out_dir/analysis.json``; returns it all."""
+    out = Path(out_dir)
+    check_phase_outputs(out, "phase0", force=force)
+    source = open_source(corpus, frame_rate=frame_rate)
+    phase0, info, prepared = run_phase0(source, config, progress)
+    facts = corpus_facts(str(corpus), prepared, config.context)
+    return write_analysis(out, "phase0", facts, phase0, info)
+
+
+def analyze_predict(
+    corpus: str | Path,
+    out_dir: str | Path,
+    config: PredictConfig,
+    *,
+    frame_rate: float | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Phase 1 on ``corpus``; merges ``phase1`` into ``out_dir/analysis.json``; returns it all."""
+    out = Path(out_dir)
+    check_phase_outputs(out, "phase1", force=force)
+    source = open_source(corpus, frame_rate=frame_rate)
+    phase1, info, prepared = run_phase1(source, config, progress)
+    facts = corpus_facts(str(corpus), prepared, config.context)
+    return write_analysis(out, "phase1", facts, phase1, info)

@@ -1,0 +1,124 @@
+"""``latentroom analyze``: how predictable are a corpus's latents (``clusters``, ``predict``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+analyze_app = typer.Typer(
+    help="Measure how predictable latent trajectories are.", no_args_is_help=True
+)
+
+CorpusArg = Annotated[Path, typer.Argument(help="Corpus store, or a folder of .npy latents.")]
+OutputOpt = Annotated[Path, typer.Option("-o", "--output", help="Analysis folder (merged).")]
+ContextOpt = Annotated[int, typer.Option(help="Context length L in frames.")]
+RateOpt = Annotated[float | None, typer.Option(help="Frame rate of .npy files without a sidecar.")]
+GroupOpt = Annotated[
+    str | None, typer.Option(help="Regex on item source/group: group-disjoint split.")
+]
+DropOpt = Annotated[bool, typer.Option(help="Drop windows touching NaN/Inf frames.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the split, fits and bootstrap.")]
+BootOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.")]
+ForceOpt = Annotated[bool, typer.Option(help="Overwrite this phase's outputs.")]
+QuietOpt = Annotated[bool, typer.Option(help="No progress bar.")]
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    from latentroom.errors import ConfigError
+
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as err:
+        raise ConfigError(f"expected comma-separated integers like 1,2,4; got {text!r}") from err
+
+
+@analyze_app.command("clusters")
+def clusters(
+    corpus: CorpusArg,
+    output: OutputOpt,
+    keys: Annotated[str, typer.Option(help="Keys: mean-vqK, pcaP-vqK.")] = "mean-vq64,pca8-vq256",
+    lags: Annotated[str, typer.Option(help="Lags between context end and target.")] = "1,2,4",
+    context: ContextOpt = 8,
+    min_cluster_size: Annotated[int, typer.Option(help="Smaller clusters are set aside.")] = 100,
+    frame_rate: RateOpt = None,
+    group_regex: GroupOpt = None,
+    drop_nonfinite: DropOpt = False,
+    n_boot: BootOpt = 1000,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Phase 0: within-cluster variance ratio of Δx for coarse context keys.
+
+    Writes OUTPUT/analysis.json (phase0), OUTPUT/report.md and OUTPUT/variance_ratio.png.
+    """
+    from latentroom.analysis.clusters import ClusterConfig
+    from latentroom.analysis.runner import analyze_clusters
+    from latentroom.progress import progress_bar
+
+    key_list = tuple(k.strip() for k in keys.split(",") if k.strip())
+    config = ClusterConfig(
+        context=context, keys=key_list, lags=_ints(lags), min_cluster_size=min_cluster_size,
+        n_boot=n_boot, group_regex=group_regex, drop_nonfinite=drop_nonfinite, seed=seed,
+    )  # fmt: skip
+    with progress_bar(2, "phase 0", enabled=not quiet) as advance:
+        result = analyze_clusters(
+            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
+        )
+    for key, entry in result["phase0"].items():
+        typer.echo(
+            f"{key}: variance ratio {entry['variance_ratio']:.4f} "
+            f"(random {entry['random_baseline']:.4f})"
+        )
+    typer.echo(f"wrote {output}")
+
+
+@analyze_app.command("predict")
+def predict(
+    corpus: CorpusArg,
+    output: OutputOpt,
+    horizons: Annotated[str, typer.Option(help="Horizons k (frames ahead).")] = "1,2,4,8",
+    predictors: Annotated[
+        str, typer.Option(help="Comma-separated predictors.")
+    ] = "marginal_diag,marginal_full,linear,mdn,sequence",
+    context: ContextOpt = 8,
+    rollout_steps: Annotated[int, typer.Option(help="Free-running rollout steps R.")] = 8,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs for mdn/sequence.")] = 20,
+    frame_rate: RateOpt = None,
+    group_regex: GroupOpt = None,
+    drop_nonfinite: DropOpt = False,
+    n_boot: BootOpt = 1000,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Phase 1: information gain of probabilistic predictors of Δx at several horizons.
+
+    Writes OUTPUT/analysis.json (phase1), OUTPUT/report.md and four PNG figures.
+    """
+    from latentroom.analysis.predict import PredictConfig
+    from latentroom.analysis.runner import analyze_predict
+    from latentroom.progress import progress_bar
+
+    names = tuple(p.strip() for p in predictors.split(",") if p.strip())
+    config = PredictConfig(
+        context=context, horizons=_ints(horizons), predictors=names, rollout_steps=rollout_steps,
+        max_epochs=max_epochs, n_boot=n_boot, group_regex=group_regex,
+        drop_nonfinite=drop_nonfinite, seed=seed,
+    )  # fmt: skip
+    n_steps = 3 + len([n for n in names if not n.startswith("marginal")])
+    with progress_bar(n_steps, "phase 1", enabled=not quiet) as advance:
+        result = analyze_predict(
+            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
+        )
+    k = str(config.horizons[0])
+    for name, by_k in result["phase1"].items():
+        typer.echo(f"{name}: IG at k={k} {by_k[k]['ig_nats_per_frame']:.4f} nats/frame")
+    typer.echo(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``analyze`` group to the app."""
+    app.add_typer(analyze_app, name="analyze")
