@@ -69,26 +69,23 @@ def test_audio_without_codec_refused(run_cli: Run, tmp_path: Path) -> None:
     assert not (tmp_path / "s.json").exists()
 
 
-def test_synth_zero_frames_exit_2_nothing_written(
-    run_cli: Run, tmp_path: Path, latent_files: list
+@pytest.mark.parametrize(
+    ("distribution", "frames", "message"),
+    [
+        pytest.param("normal", "0", "frames must be in 1..10000000; got 0", id="zero-frames"),
+        pytest.param("gauss", "3", "unknown distribution 'gauss'", id="unknown-distribution"),
+    ],
+)
+def test_bad_synth_exit_2_nothing_written(
+    run_cli: Run, tmp_path: Path, latent_files: list, distribution: str, frames: str, message: str
 ) -> None:
     stats = tmp_path / "stats.json"
     run_cli("compose", "stats", *latent_files, "-o", stats)
-    args = ["--stats", stats, "--distribution", "normal", "--frames", "0"]
+    args = ["--stats", stats, "--distribution", distribution, "--frames", frames]
     result = run_cli("compose", "synth", *args, "-o", tmp_path / "x.npy")
     assert result.exit_code == 2
-    assert "frames must be in 1..10000000; got 0" in result.stderr
+    assert message in result.stderr
     assert not (tmp_path / "x.npy").exists() and not (tmp_path / "x.json").exists()
-
-
-def test_synth_unknown_distribution_exit_2(
-    run_cli: Run, tmp_path: Path, latent_files: list
-) -> None:
-    stats = tmp_path / "stats.json"
-    run_cli("compose", "stats", *latent_files, "-o", stats)
-    args = ["--stats", stats, "--distribution", "gauss", "--frames", "3"]
-    result = run_cli("compose", "synth", *args, "-o", tmp_path / "x.npy")
-    assert result.exit_code == 2 and "unknown distribution 'gauss'" in result.stderr
 
 
 def test_pattern_shape_mismatch_exit_2(run_cli: Run, tmp_path: Path, latent_files: list) -> None:
