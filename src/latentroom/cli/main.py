@@ -17,8 +17,8 @@ from latentroom.errors import LatentroomError
 
 # Each module defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
-    "latentroom.cli.analyze",
     "latentroom.cli.corpus",
+    "latentroom.cli.codecs",
     "latentroom.cli.compose",
     "latentroom.cli.latents",
     "latentroom.cli.seed",
