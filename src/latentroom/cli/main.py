@@ -17,6 +17,7 @@ from latentroom.errors import LatentroomError
 
 # Each module defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
+    "latentroom.cli.analyze",
     "latentroom.cli.corpus",
     "latentroom.cli.codecs",
     "latentroom.cli.compose",
