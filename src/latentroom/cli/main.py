@@ -19,6 +19,7 @@ from latentroom.errors import LatentroomError
 COMMAND_MODULES: list[str] = [
     "latentroom.cli.analyze",
     "latentroom.cli.corpus",
+    "latentroom.cli.codec_eval",
     "latentroom.cli.codecs",
     "latentroom.cli.compose",
     "latentroom.cli.latents",

@@ -1,0 +1,59 @@
+"""``latentroom codec eval``: score any registered codec on held-out clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+codec_app = typer.Typer(help="Work with one codec: evaluate it.", no_args_is_help=True)
+
+
+@codec_app.command("eval")
+def eval_codec(
+    codec: Annotated[str, typer.Option(help="Registered codec name (see `latentroom codecs`).")],
+    data: Annotated[Path, typer.Option(help="Folder with holdout/<family>/*.wav (and train/).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Report folder.")],
+    baseline: Annotated[
+        bool, typer.Option(help="Also score the PCA log-mel + Griffin-Lim baseline.")
+    ] = False,
+    max_clips: Annotated[
+        int | None, typer.Option(help="Held-out clips per family (default: all).")
+    ] = None,
+    random_init: Annotated[
+        bool, typer.Option(help="Build the codec with random weights (no checkpoint).")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seeds decoding noise and the baseline.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Measure reconstruction (log-mel L1, MR-STFT) per family and onset preservation.
+
+    Writes OUTPUT/metrics.json, OUTPUT/report.md and OUTPUT/spectrograms.png.
+    """
+    from latentroom.codecs.registry import get_codec
+    from latentroom.evaluation.evaluate import EvalConfig, count_clips, evaluate_codec
+    from latentroom.evaluation.report import REPORT_FILES, write_report
+    from latentroom.fileio import check_outputs
+    from latentroom.progress import progress_bar
+
+    config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed)
+    check_outputs([output / name for name in REPORT_FILES], force=force)
+    total = count_clips(data, max_clips)
+    model = get_codec(codec, random_init=True) if random_init else get_codec(codec)
+    with progress_bar(total, f"eval {codec}", enabled=not quiet) as advance:
+        evaluation = evaluate_codec(model, data, config, progress=advance)
+    summary = write_report(output, evaluation, force=force)
+    for family, row in summary["families"].items():
+        base = row["baseline"]
+        versus = "" if base is None else f" (baseline {base['log_mel_l1']:.3f})"
+        typer.echo(f"{family}: log-mel L1 {row['codec']['log_mel_l1']:.3f}{versus}")
+    for family, row in summary["onsets"].items():
+        typer.echo(f"{family}: onset preservation {row['codec']['preservation']}")
+    typer.echo(f"wrote {output / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``codec`` group to the app."""
+    app.add_typer(codec_app, name="codec")

@@ -1,0 +1,1 @@
+"""Codec evaluation: spectral distances, onset preservation, a Griffin-Lim baseline, reports."""

@@ -1,0 +1,236 @@
+"""Run a codec (and the PCA/Griffin-Lim baseline) over held-out clips and score every clip."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from latentroom.errors import ConfigError
+from latentroom.evaluation.baseline import PCAMelBaseline
+from latentroom.evaluation.metrics import log_mel_l1, mrstft_distance
+from latentroom.evaluation.onsets import OnsetScore, onset_preservation
+from latentroom.progress import Progress
+
+if TYPE_CHECKING:
+    from latentroom.codecs.base import Codec
+
+logger = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Options of ``evaluate_codec``."""
+
+    max_clips: int | None = None  # held-out clips per family (None: all)
+    baseline: bool = False  # also score the PCA-of-log-mel + Griffin-Lim baseline
+    fit_clips: int = 100  # train clips (spread over families) the baseline's PCA is fitted on
+    griffin_lim_iters: int = 32  # baseline decoder iterations
+    seed: int = 0  # seeds stochastic decoders, the PCA subsample and Griffin-Lim phases
+    figure_clips: int = 2  # clips per family kept for the spectrogram figure
+    onset_families: tuple[str, ...] = ("koenig",)  # families scored for onset preservation
+
+    def __post_init__(self) -> None:
+        if self.max_clips is not None and self.max_clips < 1:
+            raise ConfigError(f"max_clips must be >= 1 (or None for all); got {self.max_clips}")
+        if self.fit_clips < 1 or self.griffin_lim_iters < 0 or self.figure_clips < 0:
+            raise ConfigError(
+                "fit_clips must be >= 1, griffin_lim_iters and figure_clips >= 0; got "
+                f"{self.fit_clips}, {self.griffin_lim_iters}, {self.figure_clips}"
+            )
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    """Scores of one held-out clip."""
+
+    family: str
+    path: str  # relative to the data folder
+    seconds: float
+    codec: dict[str, float]  # metric name -> value
+    baseline: dict[str, float] | None = None
+    codec_onsets: OnsetScore | None = None  # only for onset families
+    baseline_onsets: OnsetScore | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class FigureClip:
+    """Audio kept for the spectrogram figure: [shape=(N,)] mono at ``sample_rate``."""
+
+    family: str
+    name: str
+    sample_rate: int
+    original: np.ndarray
+    decoded: np.ndarray
+    baseline: np.ndarray | None
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Everything ``evaluate_codec`` found; ``report.write_report`` turns it into files."""
+
+    codec: dict[str, Any]  # Codec.describe()
+    data_dir: str
+    config: EvalConfig
+    clips: list[ClipScore]
+    figures: list[FigureClip] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None  # n_components, hop, fit clips, ...
+
+
+def find_clips(data_dir: Path, split: str) -> dict[str, list[Path]]:
+    """Audio files under ``data_dir/split``, grouped by family (the sub-folder name), sorted.
+
+    Files directly in ``data_dir/split`` form the family "all".
+
+    Raises
+    ------
+    ConfigError
+        No such folder or no audio in it.
+    """
+    root = data_dir / split
+    if not root.is_dir():
+        raise ConfigError(
+            f"{root} is not a folder; lay clips out as {split}/<family>/*.wav "
+            "(latentroom corpus synth makes such a folder)"
+        )
+    families: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+            family = path.parent.relative_to(root).as_posix()
+            families.setdefault("all" if family == "." else family, []).append(path)
+    if not families:
+        raise ConfigError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {root}")
+    return families
+
+
+def fit_baseline(codec: Codec, data_dir: Path, config: EvalConfig) -> PCAMelBaseline:
+    """Fit the baseline at the codec's latent size and frame rate on up to ``fit_clips`` clips.
+
+    The train clips are taken round-robin over families, converted to the codec's rate, mono.
+    """
+    from latentroom.audio.io import load_audio
+
+    per_family = list(find_clips(data_dir, "train").values())
+    chosen = [
+        paths[i] for i in range(max(map(len, per_family))) for paths in per_family if i < len(paths)
+    ][: config.fit_clips]
+    signals = [load_audio(p, sample_rate=codec.sample_rate, channels=1).samples[0] for p in chosen]
+    baseline = PCAMelBaseline(
+        codec.latent_dim,
+        sample_rate=codec.sample_rate,
+        hop_length=codec.hop_length,
+        n_iter=config.griffin_lim_iters,
+        seed=config.seed,
+    )
+    return baseline.fit(signals)
+
+
+def score(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """Both distances between ``(C, N)`` signals."""
+    return {
+        "log_mel_l1": log_mel_l1(reference, estimate, sample_rate),
+        "mrstft": mrstft_distance(reference, estimate),
+    }
+
+
+def evaluate_clip(
+    codec: Codec,
+    baseline: PCAMelBaseline | None,
+    path: Path,
+    *,
+    family: str,
+    name: str,
+    config: EvalConfig,
+) -> tuple[ClipScore, FigureClip]:
+    """Encode and decode one clip (and run the baseline); score it under ``name``."""
+    import torch
+
+    from latentroom.audio.io import load_audio
+
+    reference, _ = codec.prepare(load_audio(path))
+    generator = torch.Generator().manual_seed(config.seed)
+    decoded = codec.decode(codec.encode(reference), generator=generator).samples
+    ref, rate = reference.samples, reference.sample_rate
+    rebuilt = baseline.reconstruct(ref) if baseline is not None else None
+    onsets = family in config.onset_families
+    tolerance = codec.hop_length / codec.sample_rate  # one latent frame
+
+    def onset_score(estimate: np.ndarray | None) -> OnsetScore | None:
+        if not onsets or estimate is None:
+            return None
+        return onset_preservation(
+            ref.mean(axis=0), estimate.mean(axis=0), rate, tolerance=tolerance
+        )
+
+    clip = ClipScore(
+        family=family,
+        path=name,
+        seconds=reference.duration,
+        codec=score(ref, decoded, rate),
+        baseline=None if rebuilt is None else score(ref, rebuilt, rate),
+        codec_onsets=onset_score(decoded),
+        baseline_onsets=onset_score(rebuilt),
+    )
+    n = ref.shape[1]
+    figure = FigureClip(
+        family,
+        name,
+        rate,
+        ref.mean(axis=0),
+        decoded.mean(axis=0)[:n],
+        None if rebuilt is None else rebuilt.mean(axis=0),
+    )
+    return clip, figure
+
+
+def evaluate_codec(
+    codec: Codec, data_dir: Path, config: EvalConfig, *, progress: Progress | None = None
+) -> Evaluation:
+    """Score ``codec`` on every held-out clip of ``data_dir`` (``holdout/<family>/*.wav``).
+
+    Parameters
+    ----------
+    codec : Codec
+        Any registered codec.
+    data_dir : Path
+        A folder with ``holdout/`` (and ``train/`` when ``config.baseline``).
+    config : EvalConfig
+        What to run.
+    progress : callable or None
+        Called with 1 after each clip.
+    """
+    holdout = {f: p[: config.max_clips] for f, p in find_clips(data_dir, "holdout").items()}
+    baseline = fit_baseline(codec, data_dir, config) if config.baseline else None
+    clips, figures = [], []
+    for family, paths in holdout.items():
+        for i, path in enumerate(paths):
+            name = path.relative_to(data_dir).as_posix()
+            clip, figure = evaluate_clip(
+                codec, baseline, path, family=family, name=name, config=config
+            )
+            clips.append(clip)
+            if i < config.figure_clips:
+                figures.append(figure)
+            if progress is not None:
+                progress(1)
+    about = None
+    if baseline is not None:
+        about = {
+            "n_components": baseline.n_components_,
+            "requested_components": codec.latent_dim,
+            "hop_length": baseline.hop_length,
+            "n_fft": baseline.n_fft,
+            "n_mels": baseline.n_mels,
+            "griffin_lim_iters": baseline.n_iter,
+        }
+    return Evaluation(codec.describe(), str(data_dir), config, clips, figures, about)
+
+
+def count_clips(data_dir: Path, max_clips: int | None) -> int:
+    """Held-out clips ``evaluate_codec`` will score (for a progress bar)."""
+    return sum(len(p[:max_clips]) for p in find_clips(data_dir, "holdout").values())
