@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from helpers import TinyConvCodec, sine
 from latentroom.audio import save_audio
@@ -63,7 +64,7 @@ def test_rerendering_resolved_spec_gives_same_bytes(tmp_path: Path, tiny_codec_n
 
 
 def _stable_bytes(path: Path) -> bytes:
-    """The file's bytes, with the wall-clock timestamp libsndfile puts in a WAV PEAK chunk zeroed."""
+    """The file bytes, with the wall-clock timestamp of a WAV PEAK chunk (libsndfile) zeroed."""
     data = bytearray(path.read_bytes())
     if path.suffix != ".wav":
         return bytes(data)
@@ -116,8 +117,12 @@ def test_source_slice_past_the_end_refused(tmp_path: Path, tiny_codec_name: str)
         render_spec(spec, tmp_path / "out")
 
 
-def test_no_decode_writes_no_audio(tmp_path: Path, tiny_codec_name: str) -> None:
+def test_no_decode_and_double_latent_wav(tmp_path: Path, tiny_codec_name: str) -> None:
     spec = make_project(tmp_path / "project")
-    spec.write_text(spec.read_text().replace("decode = true", "decode = false"))
+    text = spec.read_text().replace("decode = true", "decode = false")
+    spec.write_text(text.replace('latent_wav_subtype = "FLOAT"', 'latent_wav_subtype = "DOUBLE"'))
     written = render_spec(spec, tmp_path / "out")
     assert "audio" not in written and not (tmp_path / "out" / "composition.wav").exists()
+    assert sf.info(str(written["latent_wav"])).subtype == "DOUBLE"
+    latents = load_latents(written["latents"]).data
+    np.testing.assert_array_equal(load_latent_wav(written["latent_wav"]).data, latents)

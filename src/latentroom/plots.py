@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from latentroom.latents.trajectory import LatentTrajectory
     from latentroom.seeds.config import SeedLayer
     from latentroom.seeds.render import RenderedSeed
 
@@ -126,3 +127,57 @@ def _layer_label(layer: SeedLayer) -> str:
     if layer.level_db:
         name += f" {layer.level_db:+g} dB"
     return name
+
+
+def plot_latent_heatmap(
+    trajectory: LatentTrajectory,
+    path: str | os.PathLike[str],
+    *,
+    boundaries: list[tuple[str, int]] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Heatmap of a latent trajectory (time across, dims up), with labelled section lines, as PNG.
+
+    Parameters
+    ----------
+    trajectory : LatentTrajectory
+        ``data`` [shape=(T, D)] at ``frame_rate``; one symmetric colour scale over all values.
+    path : path-like
+        The PNG to write (atomically).
+    boundaries : list of (str, int) or None
+        Section names and their first frames, drawn as labelled vertical lines.
+    title : str or None
+        Figure title (default: codec, frames, dims).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from matplotlib.figure import Figure
+
+    data = np.asarray(trajectory.data, dtype=np.float64)
+    limit = max(float(np.abs(data).max()), 1e-12)
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    ax = figure.subplots()
+    extent = (0.0, trajectory.duration, -0.5, trajectory.latent_dim - 0.5)
+    image = ax.imshow(
+        data.T,
+        aspect="auto",
+        origin="lower",
+        interpolation="nearest",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        extent=extent,
+    )
+    for name, start in boundaries or []:
+        x = start / trajectory.frame_rate
+        ax.axvline(x, color="black", linewidth=1.0)
+        ax.text(x, trajectory.latent_dim - 0.5, f" {name}", va="top", ha="left", fontsize=8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("latent dim")
+    codec = trajectory.codec or "unknown codec"
+    ax.set_title(title or f"{codec}: {trajectory.n_frames} frames x {trajectory.latent_dim} dims")
+    figure.colorbar(image, ax=ax, label="value")
+    return save_figure(figure, path)

@@ -57,9 +57,9 @@ def write_composition(composition: Composition, out_dir: str | os.PathLike[str])
     Data's limit).
     """
     from latentroom.audio import save_audio
-    from latentroom.compose.heatmap import plot_latent_heatmap
     from latentroom.latents.files import save_latents
     from latentroom.latents.latent_wav import MAX_WAV_DIMS, WavSubtype, save_latent_wav
+    from latentroom.plots import plot_latent_heatmap
 
     paths = output_paths(out_dir, composition.spec)
     trajectory = composition.trajectory
@@ -79,6 +79,6 @@ def write_composition(composition: Composition, out_dir: str | os.PathLike[str])
     if composition.audio is not None:
         save_audio(paths["audio"], composition.audio)
     boundaries = [(s.name, s.start) for s in composition.sections]
-    plot_latent_heatmap(paths["heatmap"], trajectory, boundaries=boundaries)
+    plot_latent_heatmap(trajectory, paths["heatmap"], boundaries=boundaries)
     write_text_atomic(paths["spec"], spec_to_toml(composition.spec))
     return paths

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -75,7 +74,6 @@ class LatentStats:
     vectors: dict[str, np.ndarray]
     matrices: dict[str, np.ndarray]
     ar: ARModel | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def latent_dim(self) -> int:
