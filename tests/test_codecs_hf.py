@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import sys
@@ -219,11 +220,12 @@ def test_missing_weights_say_which_id_to_fetch(
         get_codec("dac-16k")
 
 
-def fake_cache(root: Path, repo_id: str, codec: Codec) -> None:
+def fake_cache(root: Path, repo_id: str, codec: Codec, dtype: torch.dtype = torch.float32) -> None:
     """Lay out a Hugging Face cache entry for ``repo_id`` holding ``codec``'s model."""
     repo = root / f"models--{repo_id.replace('/', '--')}"
     commit = "0" * 40
-    codec.model.save_pretrained(repo / "snapshots" / commit)  # type: ignore[attr-defined]
+    model = copy.deepcopy(codec.model).to(dtype)  # type: ignore[attr-defined]
+    model.save_pretrained(repo / "snapshots" / commit)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
 
@@ -241,3 +243,18 @@ def test_cached_weights_load_without_network(
     audio = noise(saved, 3 * 320)
     assert loaded.latent_dim == TINY_DAC["encoder_hidden_size"] * 16
     assert np.array_equal(loaded.encode(audio).data, saved.encode(audio).data)
+
+
+def test_half_precision_checkpoints_load_as_float32(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import huggingface_hub.constants
+
+    saved = tiny("dac-16k", seed=5)
+    fake_cache(tmp_path, "descript/dac_16khz", saved, dtype=torch.float16)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    loaded = get_codec("dac-16k")
+    assert {p.dtype for p in loaded.modules_for_count().parameters()} == {torch.float32}
+    trajectory = loaded.encode(noise(saved, 3 * 320))
+    assert trajectory.data.dtype == np.float32
+    assert np.isfinite(trajectory.data).all()

@@ -118,13 +118,16 @@ def load_pretrained(
     """Load weights with ``loader`` (a ``from_pretrained``), from the cache when they are there.
 
     Cached weights load with ``local_files_only=True`` (no network at all); otherwise the
-    library may download them, unless ``HF_HUB_OFFLINE=1``.
+    library may download them, unless ``HF_HUB_OFFLINE=1``. The model is returned in float32
+    and eval mode, whatever dtype the checkpoint holds.
 
     Raises
     ------
     BackendUnavailableError
         The weights are neither cached nor downloadable; one line naming the id to fetch.
     """
+    import torch
+
     kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder else {}
     local = weights_cached(repo_id, subfolder)
     try:
@@ -132,7 +135,8 @@ def load_pretrained(
     except (OSError, ValueError) as err:
         logger.debug("loading %s failed: %s", repo_id, err)
         raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder)) from None
-    return model.to(device).eval()
+    # transformers 5 keeps the checkpoint's dtype ("auto"); latentroom runs in float32.
+    return model.to(device=device, dtype=torch.float32).eval()
 
 
 def missing_weights_message(codec: str, repo_id: str, subfolder: str | None = None) -> str:
