@@ -110,6 +110,14 @@ def test_latents_from_another_codec_refused(tmp_path: Path, tiny_codec_name: str
     assert not (tmp_path / "out").exists()
 
 
+def test_section_shape_mismatch_names_the_section(tmp_path: Path, tiny_codec_name: str) -> None:
+    spec = make_project(tmp_path / "project")
+    spec.write_text(spec.read_text().replace('b = "cloud"', 'b = "drums"'))
+    with pytest.raises(InvalidLatentError, match=r"sections\[2\] \(morph\): A has shape \(22, 8\)"):
+        render_spec(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_source_slice_past_the_end_refused(tmp_path: Path, tiny_codec_name: str) -> None:
     spec = make_project(tmp_path / "project")
     spec.write_text(spec.read_text().replace("frames = 22              #", "frames = 99 #"))

@@ -15,7 +15,7 @@ from latentroom.compose.sources import check_same_space, load_input
 from latentroom.compose.spec import REPEAT, CompositionSpec, SectionSpec, resolve_seeds
 from latentroom.compose.stats import LatentStats, compute_stats
 from latentroom.compose.synth import synthesize
-from latentroom.errors import ConfigError
+from latentroom.errors import ConfigError, InvalidLatentError
 from latentroom.latents.trajectory import LatentTrajectory
 from latentroom.progress import Progress
 
@@ -173,7 +173,10 @@ def _render_sections(
                 f"{total + n_frames} frames, over max_frames = {spec.max_frames}; shorten "
                 "the sections or raise max_frames"
             )
-        parts.append(_render_section(section, a, materials, spec.max_frames))
+        try:
+            parts.append(_render_section(section, a, materials, spec.max_frames))
+        except (ConfigError, InvalidLatentError) as err:
+            raise type(err)(f"sections[{index}] ({section.name}): {err}") from err
         sections.append(Section(section.name, total, total + n_frames))
         total += n_frames
         advance(1)

@@ -132,11 +132,8 @@ def resolve_seeds(spec: CompositionSpec, *, seed: int | None = None) -> Composit
     A synth or section without a seed gets one derived from the master seed and its position
     (``SeedSequence(master, spawn_key=(kind, index))``), so a resolved spec renders alike.
     """
-    master = seed if seed is not None else spec.seed
-    if master is None:
-        master = secrets.randbits(32)
-    master = _seed(master, "seed")
-    assert master is not None  # _seed returns None only for None
+    chosen = _seed(seed if seed is not None else spec.seed, "seed")
+    master = secrets.randbits(32) if chosen is None else chosen
     synth = tuple(
         s if s.seed is not None else replace(s, seed=derive_seed(master, 0, i))
         for i, s in enumerate(spec.synth)
