@@ -16,17 +16,18 @@ def eval_codec(
     data: Annotated[Path, typer.Option(help="Folder with holdout/<family>/*.wav (and train/).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Report folder.")],
     baseline: Annotated[
-        bool, typer.Option(help="Also score the PCA log-mel + Griffin-Lim baseline.")
+        bool, typer.Option("--baseline", help="Also score the PCA log-mel + Griffin-Lim baseline.")
     ] = False,
     max_clips: Annotated[
         int | None, typer.Option(help="Held-out clips per family (default: all).")
     ] = None,
     random_init: Annotated[
-        bool, typer.Option(help="Build the codec with random weights (no checkpoint).")
+        bool,
+        typer.Option("--random-init", help="Build the codec with random weights (no checkpoint)."),
     ] = False,
     seed: Annotated[int, typer.Option(help="Seeds decoding noise and the baseline.")] = 0,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing report.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Measure reconstruction (log-mel L1, MR-STFT) per family and onset preservation.
 

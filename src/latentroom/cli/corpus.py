@@ -21,8 +21,10 @@ def synth(
     families: Annotated[
         str | None, typer.Option(help="Comma-separated families (default: all).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing corpus folder.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing corpus folder.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render license-clean synthetic audio: tones, plucks, noise, drums, rhythms, speech.
 
