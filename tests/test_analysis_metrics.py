@@ -1,0 +1,60 @@
+"""Headline metrics from per-item sums, and their bootstrap intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from latentroom.analysis.distributions import SharedGaussian
+from latentroom.analysis.metrics import (
+    COLUMNS,
+    bootstrap_weights,
+    headline,
+    summarise,
+    window_stats,
+)
+
+
+def test_headline_turns_sums_into_rates_and_ratios() -> None:
+    sums = dict.fromkeys(COLUMNS, 0.0)
+    sums |= {"n": 10, "nll": 20.0, "nll_diag": 30.0, "nll_full": 25.0, "sse": 4.0, "sst": 16.0}
+    sums |= {"cos": 5.0, "lm_res": 1.0, "lm_sum": 10.0, "lm_sq": 14.0}
+    out = headline(np.array([sums[c] for c in COLUMNS]), latent_dim=4, frame_rate=12.5)
+    assert out["nll_per_frame"] == 2.0
+    assert out["ig_nats_per_frame"] == 1.0
+    assert out["ig_nats_per_dim"] == 0.25
+    assert out["ig_bits_per_second"] == pytest.approx(12.5 / math.log(2))
+    assert out["ig_beyond_full_nats_per_frame"] == 0.5
+    assert out["r2"] == 0.75
+    assert out["direction_cosine"] == 0.5
+    assert out["log_magnitude_r2"] == pytest.approx(1 - 1.0 / (14.0 - 10.0**2 / 10))
+
+
+def test_window_stats_of_a_perfect_mean_prediction() -> None:
+    y = np.array([[1.0, 0.0], [0.0, 2.0]])
+    dist = SharedGaussian(y.copy(), np.eye(2))
+    zeros = np.zeros(2)
+    stats = dict(zip(COLUMNS, window_stats(dist, y, zeros, zeros, np.zeros(2)).T, strict=True))
+    np.testing.assert_allclose(stats["sse"], 0.0)
+    np.testing.assert_allclose(stats["sst"], [1.0, 4.0])
+    np.testing.assert_allclose(stats["cos"], 1.0)
+    np.testing.assert_allclose(stats["nll"], math.log(2 * math.pi))
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_collapses_for_identical_items() -> None:
+    rng = np.random.default_rng(0)
+    weights = bootstrap_weights(50, n_boot=400, rng=rng)
+    assert weights.sum(axis=1).tolist() == [50.0] * 400
+
+    def metric(s: np.ndarray) -> dict[str, np.ndarray]:
+        return {"mean": s[..., 1] / s[..., 0]}
+
+    varied = np.stack([np.ones(50), rng.normal(3.0, 1.0, 50)], axis=1)
+    out = summarise(varied, weights, metric)
+    lo, hi = out["ci95"]["mean"]
+    assert lo < out["mean"] < hi
+    assert hi - lo == pytest.approx(2 * 1.96 / math.sqrt(50), rel=0.3)
+    same = summarise(np.tile([[1.0, 2.0]], (50, 1)), weights, metric)
+    assert same["ci95"]["mean"] == pytest.approx([2.0, 2.0])

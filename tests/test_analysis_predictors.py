@@ -1,0 +1,90 @@
+"""Predictive distributions and closed-form predictors against direct computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal, norm
+
+from latentroom.analysis.data import ArraySource, iter_windows
+from latentroom.analysis.distributions import DiagMixture, SharedGaussian, log_norm_from_moments
+from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, MarginalFull, Windows
+from latentroom.analysis.rollout import rollout_nll
+
+
+def test_shared_gaussian_nll_matches_scipy() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    cov = a @ a.T + np.eye(3)
+    loc = rng.standard_normal((5, 3))
+    y = rng.standard_normal((5, 3))
+    dist = SharedGaussian(loc, np.linalg.cholesky(cov))
+    expected = [-multivariate_normal(loc[i], cov).logpdf(y[i]) for i in range(5)]
+    np.testing.assert_allclose(dist.nll(y), expected, rtol=1e-10)
+    per_dim = -norm(loc, np.sqrt(np.diag(cov))).logpdf(y)
+    np.testing.assert_allclose(dist.nll_per_dim(y), per_dim, rtol=1e-10)
+
+
+def test_diag_mixture_nll_matches_a_direct_sum() -> None:
+    rng = np.random.default_rng(1)
+    weights = np.array([[0.3, 0.7]])
+    loc = rng.standard_normal((1, 2, 4))
+    scale = np.exp(rng.standard_normal((1, 2, 4)) * 0.3)
+    y = rng.standard_normal((1, 4))
+    dist = DiagMixture(np.log(weights), loc, np.log(scale))
+    density = sum(weights[0, k] * norm(loc[0, k], scale[0, k]).pdf(y[0]).prod() for k in range(2))
+    assert dist.nll(y)[0] == pytest.approx(-np.log(density), rel=1e-10)
+    np.testing.assert_allclose(dist.mean()[0], weights[0] @ loc[0], rtol=1e-12)
+
+
+def test_log_norm_estimate_is_close_for_a_high_dimensional_gaussian() -> None:
+    rng = np.random.default_rng(2)
+    loc = np.full((1, 64), 0.5)
+    samples = loc + rng.standard_normal((50_000, 64))
+    truth = np.log(np.linalg.norm(samples, axis=1)).mean()
+    estimate = SharedGaussian(loc, np.eye(64)).log_norm()[0]
+    assert estimate == pytest.approx(truth, abs=2e-3)
+    assert log_norm_from_moments(np.array([4.0]), np.array([0.0]))[0] == pytest.approx(np.log(2))
+
+
+def _windows(arrays: list[np.ndarray], chunk: int) -> Windows:
+    source = ArraySource(arrays, 10.0)
+    items = np.arange(len(arrays))
+    return lambda rng: iter_windows(source, items, context=3, max_offset=2, chunk_windows=chunk)
+
+
+def test_streamed_ridge_equals_a_direct_least_squares_fit() -> None:
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((50, 2)).cumsum(axis=0).astype(np.float32) for _ in range(6)]
+    model = LinearGaussian((1, 2), ridge_grid=(1e-10,)).fit(_windows(arrays, 16))
+    chunks = list(_windows(arrays, 10_000)(None))
+    features = np.concatenate([c.context.reshape(c.size, -1) for c in chunks]).astype(float)
+    design = np.hstack([features, np.ones((features.shape[0], 1))])
+    for h in range(2):
+        y = np.concatenate([c.targets[h] for c in chunks]).astype(float)
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        np.testing.assert_allclose(model.coef_[h], coef[:-1], atol=1e-6)
+        np.testing.assert_allclose(model.intercept_[h], coef[-1], atol=1e-5)
+        resid = y - design @ coef
+        np.testing.assert_allclose(model.residual_cov_[h], resid.T @ resid / len(y), atol=1e-6)
+
+
+def test_marginals_match_sample_moments_whatever_the_chunking() -> None:
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((40, 3)).cumsum(axis=0).astype(np.float32) for _ in range(5)]
+    small = MarginalFull((1,)).fit(_windows(arrays, 7))
+    large = MarginalFull((1,)).fit(_windows(arrays, 10_000))
+    y = np.concatenate([c.targets[0] for c in _windows(arrays, 10_000)(None)]).astype(float)
+    np.testing.assert_allclose(small.cov_[0], np.cov(y.T, bias=True), atol=1e-9)
+    np.testing.assert_allclose(small.cov_, large.cov_, atol=1e-9)
+    diag = MarginalDiag((1,)).fit(_windows(arrays, 7))
+    np.testing.assert_allclose(diag.var_[0], y.var(axis=0), atol=1e-9)
+
+
+def test_rollout_of_an_exact_model_has_no_gap_on_deterministic_data() -> None:
+    # x_t = t * c: a linear model predicts every step exactly, so free running loses nothing.
+    arrays = [np.outer(np.arange(30.0), [1.0, -2.0]).astype(np.float32) + i for i in range(4)]
+    model = LinearGaussian((1,), ridge_grid=(1e-10,)).fit(_windows(arrays, 64))
+    chunk = next(iter(_windows(arrays, 64)(None)))
+    teacher, free = rollout_nll(model, chunk.context, chunk.targets, steps=2)
+    np.testing.assert_allclose(teacher, free, atol=1e-3)
