@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from latentroom.compose.spec import derive_seed, load_spec, parse_spec, resolve_seeds
 from latentroom.compose.spec_toml import spec_to_toml
@@ -74,9 +76,18 @@ def test_toml_round_trip_of_resolved_spec() -> None:
 
 
 def test_toml_quotes_odd_names(tmp_path: Path) -> None:
-    raw = _minimal(sources={"my pad": {"path": 'we"ird.npy'}}, sections=[{"a": "my pad"}])
+    name = "my pad\x7f\t"
+    raw = _minimal(sources={name: {"path": 'we"ird\\.npy'}}, sections=[{"a": name}])
     spec = parse_spec(raw, base_dir=tmp_path)
     assert parse_spec(tomllib.loads(spec_to_toml(spec)), base_dir=tmp_path) == spec
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(min_size=1, max_size=12), path=st.text(min_size=1, max_size=20))
+def test_toml_round_trip_of_any_name_and_path(name: str, path: str) -> None:
+    raw = _minimal(sources={name: {"path": "/" + path}}, sections=[{"a": name, "name": path}])
+    spec = parse_spec(raw, base_dir=Path("/"))
+    assert parse_spec(tomllib.loads(spec_to_toml(spec)), base_dir=Path("/")) == spec
 
 
 @pytest.mark.parametrize(

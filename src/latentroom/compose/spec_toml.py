@@ -61,7 +61,13 @@ def _pairs(values: dict[str, Any]) -> str:
 
 
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else json.dumps(name, ensure_ascii=False)
+    return name if _BARE_KEY.match(name) else _string(name)
+
+
+def _string(text: str) -> str:
+    # JSON string escapes (\", \\, \n, \uXXXX) are all valid TOML basic-string escapes; TOML
+    # also forbids a raw DEL, which JSON leaves alone.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(value: Any) -> str:
@@ -74,8 +80,7 @@ def _value(value: Any) -> str:
             raise ValueError(f"TOML spec values must be finite; got {value}")
         return repr(value)
     if isinstance(value, str):
-        # JSON string escapes (\", \\, \n, \uXXXX) are all valid TOML basic-string escapes.
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to a TOML spec")
