@@ -13,6 +13,7 @@ import pytest
 from helpers import TinyConvCodec, sine
 from latentroom.audio import save_audio
 from latentroom.latents.files import load_latents, save_latents
+from latentroom.latents.latent_wav import save_latent_wav
 from test_compose_render import make_project
 
 Run = Callable[..., Any]
@@ -51,6 +52,17 @@ def test_stats_synth_pattern_round_trip(run_cli: Run, tmp_path: Path, latent_fil
     result = run_cli("compose", "pattern", "orale", synth, "--depth", "2", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert load_latents(out).n_frames == 16 * 30
+
+
+def test_stats_read_latent_wav_like_npy(run_cli: Run, tmp_path: Path, latent_files: list) -> None:
+    wav = tmp_path / "in0.latent.wav"
+    save_latent_wav(wav, load_latents(latent_files[0]))
+    from_npy, from_wav = tmp_path / "npy.json", tmp_path / "wav.json"
+    assert run_cli("compose", "stats", latent_files[0], "-o", from_npy).exit_code == 0
+    assert run_cli("compose", "stats", wav, "-o", from_wav).exit_code == 0
+    npy_stats, wav_stats = json.loads(from_npy.read_text()), json.loads(from_wav.read_text())
+    assert npy_stats.pop("sources") != wav_stats.pop("sources")
+    assert npy_stats == wav_stats
 
 
 def test_stats_encodes_audio_with_codec(run_cli: Run, tmp_path: Path, tiny_codec_name: str) -> None:
