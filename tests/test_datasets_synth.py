@@ -109,6 +109,7 @@ def test_build_corpus_layout_manifest_and_identical_bytes(tmp_path: Path) -> Non
         "holdout_seconds": 0.25,
     }
     assert manifest["seed"] == 5 and manifest["format_version"] == 1
+    assert manifest["espeak_ng"] is None  # no speech in this corpus
 
 
 def test_clip_depends_only_on_seed_family_and_index() -> None:
@@ -125,6 +126,7 @@ def test_speech_is_skipped_with_a_note_without_espeak(
     monkeypatch.setattr("latentroom.datasets.speech.espeak_available", lambda: False)
     manifest = build_synth_corpus(tmp_path / "c", _config(families=("fm", "speech")))
     assert manifest["skipped"] == {"speech": "espeak-ng is not installed"}
+    assert manifest["espeak_ng"] is None
     assert set(manifest["families"]) == {"fm"}
     assert not (tmp_path / "c" / "train" / "speech").exists()
 
@@ -164,3 +166,10 @@ def test_failure_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.Mo
 def test_config_validation(overrides: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         _config(**overrides)
+
+
+@NEEDS_ESPEAK
+def test_speech_corpus_records_the_espeak_version(tmp_path: Path) -> None:
+    manifest = build_synth_corpus(tmp_path / "s", _config(families=("speech",), minutes=0.5 / 60))
+    assert manifest["espeak_ng"].startswith("eSpeak NG")
+    assert manifest["families"]["speech"]["train"] == 1

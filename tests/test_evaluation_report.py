@@ -117,3 +117,9 @@ def test_missing_holdout_or_train_folder_is_refused(corpus: Path, tmp_path: Path
 def test_eval_config_validation(kwargs: dict[str, int], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         EvalConfig(**kwargs)
+
+
+def test_eval_config_from_dict_refuses_unknown_keys() -> None:
+    assert EvalConfig.from_dict({"max_clips": 3}) == EvalConfig(max_clips=3)
+    with pytest.raises(ConfigError, match="unknown eval config keys"):
+        EvalConfig.from_dict({"clips": 3})

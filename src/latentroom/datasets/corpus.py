@@ -201,6 +201,7 @@ def make_manifest(
 ) -> dict[str, Any]:
     """Seed, config, per-family counts and seconds per split, skipped families, clip list."""
     from latentroom import __version__
+    from latentroom.datasets.speech import espeak_version
 
     per_family: dict[str, dict[str, int]] = {}
     for plan in plans:
@@ -219,5 +220,6 @@ def make_manifest(
             for family, counts in per_family.items()
         },
         "skipped": skipped,
+        "espeak_ng": espeak_version() if "speech" in per_family else None,
         "clips": [plan.relpath for plan in plans],
     }

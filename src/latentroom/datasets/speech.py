@@ -32,6 +32,17 @@ def espeak_available() -> bool:
     return shutil.which(ESPEAK) is not None
 
 
+def espeak_version() -> str | None:
+    """The first line of ``espeak-ng --version`` (None when the binary is missing).
+
+    Recorded in corpus manifests: another espeak-ng version may render other samples.
+    """
+    if not espeak_available():
+        return None
+    done = subprocess.run([ESPEAK, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip().splitlines()[0] if done.stdout.strip() else None
+
+
 def random_sentence(rng: np.random.Generator) -> str:
     """A sentence of 4-12 words drawn from ``WORDS``."""
     n_words = int(rng.integers(4, 13))

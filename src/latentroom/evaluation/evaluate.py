@@ -43,6 +43,17 @@ class EvalConfig:
                 "fit_clips must be >= 1, griffin_lim_iters and figure_clips >= 0; got "
                 f"{self.fit_clips}, {self.griffin_lim_iters}, {self.figure_clips}"
             )
+        object.__setattr__(self, "onset_families", tuple(self.onset_families))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EvalConfig:
+        """Build from a plain dict, refusing keys that are not fields."""
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(
+                f"unknown eval config keys {unknown}; allowed: {sorted(cls.__dataclass_fields__)}"
+            )
+        return cls(**values)
 
 
 @dataclass(frozen=True)
