@@ -258,3 +258,9 @@ def test_half_precision_checkpoints_load_as_float32(
     trajectory = loaded.encode(noise(saved, 3 * 320))
     assert trajectory.data.dtype == np.float32
     assert np.isfinite(trajectory.data).all()
+
+
+def test_unknown_option_names_the_known_ones() -> None:
+    expected = r"'mimi' has no options \['latnet'\]; it takes .*'latent'"
+    with pytest.raises(ConfigError, match=expected):
+        get_codec("mimi", random_init=True, latnet="raw")

@@ -9,6 +9,7 @@ Names of the form ``PREFIX:ARG`` (``rave:/path/model.ts``) go to the factory reg
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,19 @@ def get_codec(name: str, **options: Any) -> Codec:
     """
     entry, arg = resolve(name)
     factory = entry.load_factory()
+    _check_options(name, factory, options)
     return factory(arg, **options) if arg is not None else factory(**options)
+
+
+def _check_options(name: str, factory: Callable[..., Codec], options: dict[str, Any]) -> None:
+    """Refuse option names the factory does not take (instead of a ``TypeError`` later)."""
+    parameters = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    known = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(parameters))
+    if unknown:
+        raise ConfigError(f"codec {name!r} has no options {unknown}; it takes {known}")
 
 
 # The codecs latentroom ships adapters for. Factories live in the backend modules.
