@@ -77,3 +77,22 @@ def test_matching_is_one_to_one() -> None:
     assert match_onsets(reference, np.array([1.002]), 0.01) == 1
     assert match_onsets(reference, np.array([1.0, 1.004, 2.02]), 0.01) == 2
     assert match_onsets(reference, np.array([]), 0.01) == 0
+
+
+def test_detector_finds_the_pulses_of_koenig_clips() -> None:
+    from latentroom.datasets.clip import finish
+    from latentroom.datasets.corpus import clip_rng
+    from latentroom.datasets.koenig import random_seed_config
+    from latentroom.seeds.render import render_seed
+
+    n_true = n_found = 0
+    for index in range(8):
+        rng = clip_rng(0, "koenig", index)
+        seed = render_seed(random_seed_config(2.0, RATE, rng))
+        x = finish(seed.audio.samples[0], RATE, rng, fade=False)
+        pulses = np.unique(np.concatenate([layer.pulse_samples for layer in seed.layers])) / RATE
+        distinct = pulses[np.concatenate([[True], np.diff(pulses) > 0.03])]  # +-30 ms merge
+        n_true += distinct.size
+        n_found += match_onsets(distinct, detect_onsets(x, RATE), 0.005)
+    assert n_true > 40
+    assert n_found == n_true
