@@ -171,3 +171,13 @@ def test_several_inputs_need_a_corpus_and_outputs_need_force(
     assert again.exit_code == 2 and "pass --force" in again.stderr
     forced = run_cli("encode", b, "-c", tiny_codec_name, "-o", tmp_path / "z.npy", "-q", "--force")
     assert forced.exit_code == 0 and load_latents(tmp_path / "z.npy").meta["source"] == str(b)
+
+
+def test_decode_bare_latents_with_frame_rate_and_codec(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    np.save(tmp_path / "bare.npy", np.zeros((7, 8), dtype=np.float32))
+    args = ("decode", tmp_path / "bare.npy", "-o", tmp_path / "o.wav", "--frame-rate", "100")
+    result = run_cli(*args, "--codec", tiny_codec_name, "--seed", "3")
+    assert result.exit_code == 0, result.stderr
+    assert sf.info(str(tmp_path / "o.wav")).frames == 7 * 160

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 import zarr
 
 from helpers import TinyConvCodec, sine
@@ -237,3 +238,35 @@ def test_encode_corpus_validates_arguments(tmp_path: Path) -> None:
         encode_corpus(
             _inputs(tmp_path / "in", 1), TinyConvCodec(), tmp_path / "c.zarr", batch_size=0
         )
+
+
+class _NoisyTiny(TinyConvCodec):
+    """A stochastic codec: the conv output is the posterior mean, sampling adds unit noise."""
+
+    stochastic = True
+
+    def _encode(
+        self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        mean = super()._encode(x, sample=sample, generator=generator)
+        if not sample:
+            return mean
+        return mean + torch.randn(mean.shape, generator=generator)
+
+
+def test_sampled_corpus_resumes_to_the_same_draws(tmp_path: Path) -> None:
+    paths = _inputs(tmp_path / "in", 4)
+    codec = _NoisyTiny()
+    reference = encode_corpus(paths, codec, tmp_path / "ref.zarr", sample=True, seed=5)
+    with pytest.raises(_Interrupt):
+        encode_corpus(
+            paths, codec, tmp_path / "c.zarr", sample=True, seed=5, batch_size=1,
+            progress=_stop_after(2),
+        )  # fmt: skip
+    resumed = encode_corpus(paths, codec, tmp_path / "c.zarr", sample=True, seed=5)
+    _assert_same_store(resumed, reference)
+    mean = encode_corpus(paths, codec, tmp_path / "mean.zarr")
+    other = encode_corpus(paths, codec, tmp_path / "other.zarr", sample=True, seed=6)
+    noise = reference.frames[:] - mean.frames[:]
+    assert 0.9 < noise.std() < 1.1  # unit posterior noise was drawn
+    assert not np.array_equal(other.frames[:], reference.frames[:])
