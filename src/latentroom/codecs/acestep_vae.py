@@ -11,8 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from latentroom.codecs.base import Codec
-from latentroom.codecs.hf_models import fit_length, pad_to_hop
+from latentroom.codecs.hf_models import HubCodec, fit_length, pad_to_hop
 from latentroom.codecs.hub import build_random, load_pretrained, merge_config, require
 from latentroom.errors import ConfigError
 
@@ -34,7 +33,7 @@ PUBLISHED_CONFIG: dict[str, Any] = {
 }
 
 
-class AceStepVae(Codec):
+class AceStepVae(HubCodec):
     """The VAE posterior: mean by default, a sample under a generator (or ``sample=True``).
 
     Parameters
@@ -50,7 +49,6 @@ class AceStepVae(Codec):
         The same for decoding, in latent frames.
     """
 
-    name = "acestep-vae"
     latent_kind = "posterior-mean"
     stochastic = True
 
@@ -66,9 +64,8 @@ class AceStepVae(Codec):
     ) -> None:
         _check_tiles("encode", encode_tile_frames, encode_overlap_frames)
         _check_tiles("decode", decode_tile_frames, decode_overlap_frames)
+        super().__init__("acestep-vae", model, device=device)
         config = model.config
-        self.model = model
-        self.device = device
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
         self.hop_length = int(model.hop_length)
@@ -78,9 +75,6 @@ class AceStepVae(Codec):
         model.tile_sample_overlap = encode_overlap_frames * self.hop_length
         model.tile_latent_min_length = decode_tile_frames
         model.tile_latent_overlap = decode_overlap_frames
-
-    def modules_for_count(self) -> torch.nn.Module:
-        return self.model
 
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
