@@ -131,14 +131,25 @@ def test_speech_is_skipped_with_a_note_without_espeak(
     assert not (tmp_path / "c" / "train" / "speech").exists()
 
 
-def test_existing_folder_needs_force(tmp_path: Path) -> None:
-    (tmp_path / "d").mkdir()
+def test_existing_corpus_needs_force(tmp_path: Path) -> None:
+    build_synth_corpus(tmp_path / "d", _config())
     (tmp_path / "d" / "old.txt").write_text("x")
     with pytest.raises(OutputExistsError, match="--force"):
         build_synth_corpus(tmp_path / "d", _config())
-    build_synth_corpus(tmp_path / "d", _config(), force=True)
+    build_synth_corpus(tmp_path / "d", _config(seed=9), force=True)
     assert not (tmp_path / "d" / "old.txt").exists()
-    assert (tmp_path / "d" / "manifest.json").exists()
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text())["seed"] == 9
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_corpus(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "song.wav").write_text("precious")
+    with pytest.raises(OutputExistsError, match="not a latentroom synthetic corpus"):
+        build_synth_corpus(tmp_path / "mine", _config(), force=True)
+    assert (tmp_path / "mine" / "song.wav").read_text() == "precious"
+    (tmp_path / "empty").mkdir()
+    build_synth_corpus(tmp_path / "empty", _config(), force=True)
+    assert (tmp_path / "empty" / "manifest.json").exists()
 
 
 def test_failure_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

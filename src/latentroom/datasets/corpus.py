@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.errors import ConfigError
+from latentroom.errors import ConfigError, OutputExistsError
 from latentroom.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ def build_synth_corpus(
     from latentroom.fileio import check_outputs
 
     check_outputs([out_dir], force=force)
+    check_replaceable(out_dir)
     families, skipped = usable_families(config.families)
     plans = plan_clips(config, families)
     with atomic_dir(out_dir, force=force) as tmp:
@@ -182,6 +183,30 @@ def build_synth_corpus(
         manifest = make_manifest(config, plans, skipped)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace anything but an empty folder or an earlier synthetic corpus.
+
+    ``--force`` deletes the old folder; a mistyped ``-o`` must not delete someone's files.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out_dir`` is a file, or a non-empty folder without a corpus manifest.
+    """
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    manifest = out_dir / MANIFEST
+    try:
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind != "latentroom-synth-corpus":
+        raise OutputExistsError(
+            f"{out_dir} exists and is not a latentroom synthetic corpus; refusing to replace it "
+            "even with --force; choose another -o folder"
+        )
 
 
 def write_clip(path: Path, plan: ClipPlan, config: SynthCorpusConfig) -> None:
