@@ -264,3 +264,13 @@ def test_unknown_option_names_the_known_ones() -> None:
     expected = r"'mimi' has no options \['latnet'\]; it takes .*'latent'"
     with pytest.raises(ConfigError, match=expected):
         get_codec("mimi", random_init=True, latnet="raw")
+
+
+def test_mimi_dequantized_round_trip_equals_the_models_own_codes_path() -> None:
+    codec = tiny("mimi", latent="dequantized")  # 8 codebooks
+    audio = noise(codec, 6 * codec.hop_length)
+    ours = codec.decode(codec.encode(audio)).samples
+    x = torch.from_numpy(np.array(audio.samples))[None]
+    with torch.inference_mode():
+        reference = codec.model(x, num_quantizers=8).audio_values  # type: ignore[attr-defined]
+    np.testing.assert_allclose(ours, reference[0].numpy(), atol=1e-5)
