@@ -84,14 +84,6 @@ def test_spec_seed_changes_the_result(tmp_path: Path, tiny_codec_name: str) -> N
     assert one["latents"].read_bytes() != two["latents"].read_bytes()
 
 
-def test_over_max_frames_refused_and_nothing_written(tmp_path: Path, tiny_codec_name: str) -> None:
-    spec = make_project(tmp_path / "project")
-    spec.write_text(spec.read_text().replace("max_frames = 20000", "max_frames = 500"))
-    with pytest.raises(ConfigError, match=r"sections\[2\] \(morph\) brings the composition to"):
-        render_spec(spec, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-
-
 def test_existing_outputs_refused_before_work(tmp_path: Path, tiny_codec_name: str) -> None:
     spec = make_project(tmp_path / "project")
     (tmp_path / "out").mkdir()
@@ -110,19 +102,40 @@ def test_latents_from_another_codec_refused(tmp_path: Path, tiny_codec_name: str
     assert not (tmp_path / "out").exists()
 
 
-def test_section_shape_mismatch_names_the_section(tmp_path: Path, tiny_codec_name: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "error", "message"),
+    [
+        pytest.param(
+            "max_frames = 20000",
+            "max_frames = 500",
+            ConfigError,
+            r"sections\[2\] \(morph\) brings the composition to 559 frames, over max_frames",
+            id="over-max-frames",
+        ),
+        pytest.param(
+            'b = "cloud"',
+            'b = "drums"',
+            InvalidLatentError,
+            r"sections\[2\] \(morph\): A has shape \(22, 8\) but B has shape \(50, 8\)",
+            id="a-b-shape-mismatch",
+        ),
+        pytest.param(
+            "frames = 22              #",
+            "frames = 99 #",
+            ConfigError,
+            r"sources\.pad .*asks for frames 0\.\.99 but the latents have 30 frames",
+            id="slice-past-the-end",
+        ),
+    ],
+)
+def test_bad_spec_refused_and_nothing_written(
+    tmp_path: Path, tiny_codec_name: str, old: str, new: str, error: type, message: str
+) -> None:
     spec = make_project(tmp_path / "project")
-    spec.write_text(spec.read_text().replace('b = "cloud"', 'b = "drums"'))
-    with pytest.raises(InvalidLatentError, match=r"sections\[2\] \(morph\): A has shape \(22, 8\)"):
+    spec.write_text(spec.read_text().replace(old, new))
+    with pytest.raises(error, match=message):
         render_spec(spec, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-
-
-def test_source_slice_past_the_end_refused(tmp_path: Path, tiny_codec_name: str) -> None:
-    spec = make_project(tmp_path / "project")
-    spec.write_text(spec.read_text().replace("frames = 22              #", "frames = 99 #"))
-    with pytest.raises(ConfigError, match=r"sources\.pad .*asks for frames 0\.\.99"):
-        render_spec(spec, tmp_path / "out")
 
 
 def test_no_decode_and_double_latent_wav(tmp_path: Path, tiny_codec_name: str) -> None:
