@@ -224,7 +224,10 @@ def encode_corpus(
         Searched in each path; the label is the named group ``group``, else group 1, else the
         whole match. A path without a match is an error.
     batch_size : int > 0
-        Items committed together (one frames write, one attribute rewrite per batch).
+        Items committed together (one frames write, one attribute rewrite per batch). The model
+        still sees one file at a time: stacking equal-length clips gained 1.3x for EnCodec-24k
+        and nothing for DAC-16k on CPU (8 x 1 s), and it changes float rounding (3.7e-8), which
+        would break "a resumed store equals an uninterrupted one".
     chunk_seconds, overlap_seconds : float or None
         Chunking of long files (defaults of ``encode_file`` when None).
     sample : bool
