@@ -154,10 +154,12 @@ def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
 
 
 def _cluster_sums(chunk: KeyChunk, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Σ Δx per cluster and lag, ``(n_lags, K, D)``."""
+    """Σ Δx per cluster and lag, ``(n_lags, K, D)``, by sorting labels (no ``np.add.at``)."""
+    order = np.argsort(labels, kind="stable")
+    present, starts = np.unique(labels[order], return_index=True)
     out = np.zeros((chunk.targets.shape[0], n_clusters, chunk.targets.shape[2]))
     for j, target in enumerate(chunk.targets):
-        np.add.at(out[j], labels, target.astype(np.float64))
+        out[j, present] = np.add.reduceat(target[order], starts, axis=0, dtype=np.float64)
     return out
 
 
@@ -188,10 +190,12 @@ def _score(
             big = counts >= config.min_cluster_size
             lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name])
             kept = big[lab]
-            within = ((chunk.targets - fit.means[spec.name][:, lab]) ** 2).sum(axis=2)
+            means = fit.means[spec.name].astype(np.float32)
+            within = ((chunk.targets - means[:, lab]) ** 2).sum(axis=2)
             sizes = np.where(big, counts, 0) / max(counts[big].sum(), 1)
             fake = rng.choice(counts.size, size=lab.size, p=sizes) if big.any() else lab
-            shuffled = ((chunk.targets - fit.random_means[spec.name][:, fake]) ** 2).sum(axis=2)
+            random_means = fit.random_means[spec.name].astype(np.float32)
+            shuffled = ((chunk.targets - random_means[:, fake]) ** 2).sum(axis=2)
             terms = np.stack(
                 [
                     within * kept,

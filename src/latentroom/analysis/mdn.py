@@ -83,10 +83,10 @@ class MixtureDensityPredictor:
         hidden: int = 128,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
-        max_epochs: int = 20,
+        max_epochs: int = 10,
         patience: int = 3,
-        max_windows_per_epoch: int = 200_000,
-        max_val_windows: int = 50_000,
+        max_windows_per_epoch: int = 50_000,
+        max_val_windows: int = 20_000,
         random_state: int = 0,
     ) -> None:
         if kind not in ("mlp", "gru"):

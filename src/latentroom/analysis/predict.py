@@ -38,9 +38,9 @@ class PredictConfig:
     rollout_steps: int = 8  # R, steps of teacher-forced vs free-running rollout (0: none)
     n_components: int = 4  # K, mixture components of mdn / sequence
     hidden: int = 128  # hidden width of mdn / GRU state of sequence
-    max_epochs: int = 20  # training passes for mdn / sequence (early stopping on validation)
+    max_epochs: int = 10  # training passes for mdn / sequence (early stopping on validation)
     patience: int = 3  # epochs without validation gain before stopping
-    max_windows_per_epoch: int = 200_000  # bounds training time on big corpora
+    max_windows_per_epoch: int = 50_000  # bounds training time on big corpora
     max_rollout_windows: int = 20_000  # eval windows (evenly spaced) used for rollouts
     n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
     chunk_windows: int = 4096  # windows per streamed chunk (memory ~ chunk * (L + M) * D * 4 B)

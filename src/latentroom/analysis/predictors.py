@@ -85,7 +85,7 @@ class MarginalFull:
         for chunk in train(None):
             y = chunk.targets[[k - 1 for k in self.horizons]].astype(np.float64)  # (H, B, D)
             total = total + y.sum(axis=1)
-            outer = outer + np.einsum("hbd,hbe->hde", y, y)
+            outer = outer + y.transpose(0, 2, 1) @ y
             n += chunk.size
         mean = np.asarray(total) / n
         cov = np.asarray(outer) / n - np.einsum("hd,he->hde", mean, mean)
@@ -116,6 +116,14 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
     raise np.linalg.LinAlgError("covariance is not positive definite even with jitter")
 
 
+def _gram(f: np.ndarray) -> np.ndarray:
+    """``f.T @ f`` for ``f (B, F)`` via BLAS syrk (half the work of a general product)."""
+    from scipy.linalg.blas import dsyrk
+
+    upper = dsyrk(1.0, f.T, trans=0)  # f.T is Fortran-ordered: no copy
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
 class _Moments:
     """Running float64 sums of features f, targets y and their products, for ridge fits."""
 
@@ -134,9 +142,9 @@ class _Moments:
         self.n += f.shape[0]
         self.f_sum = self.f_sum + f64.sum(axis=0)
         self.y_sum = self.y_sum + y64.sum(axis=1)
-        self.ff = self.ff + f64.T @ f64
-        self.fy = self.fy + np.einsum("bf,hbd->hfd", f64, y64)
-        self.yy = self.yy + np.einsum("hbd,hbe->hde", y64, y64)
+        self.ff = self.ff + _gram(f64)
+        self.fy = self.fy + f64.T[None] @ y64
+        self.yy = self.yy + y64.transpose(0, 2, 1) @ y64
 
     def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Means and (co)variances: ``mu_f (F,)``, ``mu_y (H, D)``, ``C_ff``, ``C_fy``, ``C_yy``."""
