@@ -21,6 +21,8 @@ from latentroom.errors import InvalidLatentError
 from latentroom.latents.trajectory import LatentTrajectory
 from rave_fixture import tiny_rave_codec
 
+pytestmark = pytest.mark.filterwarnings("ignore:.*weight_norm.*:FutureWarning")  # diffusers
+
 # Tiny versions of the published configs: same hop and rate, few channels and layers.
 TINY_MIMI = {
     "hidden_size": 32,

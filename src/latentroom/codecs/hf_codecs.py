@@ -59,28 +59,22 @@ ENCODEC_48K = HubSpec(
         "target_bandwidths": [3.0, 6.0, 12.0, 24.0],
     },
 )
+
+
+def _dac(khz: str, sample_rate: int, ratios: list[int], n_codebooks: int) -> HubSpec:
+    """A DAC checkpoint (``descriptinc/descript-audio-codec`` ``conf/final``)."""
+    published = {
+        "sampling_rate": sample_rate,
+        "downsampling_ratios": ratios,
+        "n_codebooks": n_codebooks,
+    }
+    return HubSpec(f"dac-{khz}k", f"descript/dac_{khz}khz", "DacModel", "DacConfig", published)
+
+
 # DacConfig() defaults are the 44.1 kHz architecture: the 16 / 24 kHz checkpoints use other ratios.
-DAC_16K = HubSpec(
-    "dac-16k",
-    "descript/dac_16khz",
-    "DacModel",
-    "DacConfig",
-    {"sampling_rate": 16_000, "downsampling_ratios": [2, 4, 5, 8], "n_codebooks": 12},
-)
-DAC_24K = HubSpec(
-    "dac-24k",
-    "descript/dac_24khz",
-    "DacModel",
-    "DacConfig",
-    {"sampling_rate": 24_000, "downsampling_ratios": [2, 4, 5, 8], "n_codebooks": 32},
-)
-DAC_44K = HubSpec(
-    "dac-44k",
-    "descript/dac_44khz",
-    "DacModel",
-    "DacConfig",
-    {"sampling_rate": 44_100, "downsampling_ratios": [2, 4, 8, 8], "n_codebooks": 9},
-)
+DAC_16K = _dac("16", 16_000, [2, 4, 5, 8], n_codebooks=12)
+DAC_24K = _dac("24", 24_000, [2, 4, 5, 8], n_codebooks=32)
+DAC_44K = _dac("44", 44_100, [2, 4, 8, 8], n_codebooks=9)
 
 
 def load_model(
