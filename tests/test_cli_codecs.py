@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,3 +105,17 @@ def test_help_names_the_command(run_cli: Callable[..., Any]) -> None:
     assert result.exit_code == 0
     assert "List codecs" in result.stdout
     assert "--params" in result.stdout
+
+
+@pytest.mark.slow
+def test_listing_imports_no_model_library(tmp_path: Path) -> None:
+    """Without --params the hub rows come from the catalog: transformers / diffusers stay out."""
+    code = (
+        "import sys; from latentroom.codecs.catalog import codec_rows; codec_rows(); "
+        "print(sorted(m for m in ('transformers', 'diffusers') if m in sys.modules))"
+    )
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]"
