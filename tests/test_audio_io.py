@@ -154,3 +154,16 @@ def test_failed_write_leaves_target_and_folder_untouched(tmp_path: Path) -> None
         save_audio(target, no_channels)
     assert target.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["x.wav"]
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".aiff"])
+def test_same_samples_give_identical_bytes(tmp_path: Path, suffix: str) -> None:
+    """libsndfile stamps float files' PEAK chunk with the wall clock; we zero it."""
+    import time
+
+    audio = Audio(np.linspace(-0.5, 0.5, 4_800, dtype=np.float32), 48_000)
+    first = save_audio(tmp_path / f"a{suffix}", audio)
+    time.sleep(1.1)  # the timestamp has one-second resolution
+    second = save_audio(tmp_path / f"b{suffix}", audio)
+    assert first.read_bytes() == second.read_bytes()
+    assert b"PEAK" in first.read_bytes()

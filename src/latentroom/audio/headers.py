@@ -49,3 +49,24 @@ def _find_chunk(handle: BinaryIO, chunk_id: bytes, size_format: str) -> tuple[in
         if header[:4] == chunk_id:
             return handle.tell(), size
         handle.seek(size + (size & 1), 1)  # chunks are padded to an even length
+
+
+def clear_peak_timestamp(path: Path) -> None:
+    """Zero the wall-clock timestamp libsndfile writes into the PEAK chunk of float WAV/AIFF files.
+
+    Without this, writing the same samples twice gives files that differ in four bytes, which
+    breaks byte-identical reruns and resumes. Files without a PEAK chunk are left untouched.
+    """
+    with path.open("r+b") as handle:
+        head = handle.read(12)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            chunk = _find_chunk(handle, b"PEAK", "<I")
+        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+            chunk = _find_chunk(handle, b"PEAK", ">I")
+        else:
+            return
+        if chunk is None or chunk[1] < 8:
+            return
+        # PEAK body: version (4 bytes), timestamp (4 bytes), then one (value, position) per channel.
+        handle.seek(chunk[0] + 4)
+        handle.write(b"\0\0\0\0")

@@ -9,7 +9,7 @@ import numpy as np
 
 from latentroom.audio.checks import MAX_CHANNELS, check_audio
 from latentroom.audio.convert import convert
-from latentroom.audio.headers import missing_data_bytes
+from latentroom.audio.headers import clear_peak_timestamp, missing_data_bytes
 from latentroom.audio.types import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
 from latentroom.errors import ConfigError, InvalidAudioError
 from latentroom.fileio import atomic_path
@@ -104,13 +104,26 @@ def save_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str | Non
     ConfigError
         An unknown suffix or a subtype the format cannot hold (see ``check_audio_output``).
     """
-    import soundfile as sf
-
     path = Path(path)
     fmt, subtype = check_audio_output(path, subtype=subtype)
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), audio.samples.T, audio.sample_rate, subtype=subtype, format=fmt)
+    write_frames(path, audio.samples.T, audio.sample_rate, subtype=subtype, fmt=fmt)
     return path
+
+
+def write_frames(
+    path: str | os.PathLike[str], frames: np.ndarray, rate: int, *, subtype: str, fmt: str
+) -> None:
+    """Write ``frames`` [shape=(N, C)] with soundfile, atomically and with reproducible bytes.
+
+    The same frames always give the same file: the timestamp libsndfile puts in float files'
+    PEAK chunk is zeroed. Every latentroom writer of sound files (audio, latent WAVs, data sets)
+    goes through here.
+    """
+    import soundfile as sf
+
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), frames, rate, subtype=subtype, format=fmt)
+        clear_peak_timestamp(tmp)
 
 
 def check_audio_output(
