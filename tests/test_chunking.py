@@ -157,3 +157,30 @@ def test_encode_file_refuses_non_audio_and_empty_files(tmp_path: Path) -> None:
         encode_file(TinyConvCodec(), tmp_path / "empty.wav")
     with pytest.raises(InvalidAudioError, match="no such audio file"):
         encode_file(TinyConvCodec(), tmp_path / "missing.wav")
+
+
+def _peak_bytes_encoding(path: Path, minutes: int) -> tuple[int, int]:
+    """Write ``minutes`` of float32 noise at 16 kHz; return (traced peak, latent bytes)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(str(path), "w", 16_000, 1, subtype="FLOAT") as handle:
+        for _ in range(6 * minutes):
+            handle.write((0.1 * rng.standard_normal(160_000)).astype(np.float32))
+    tracemalloc.start()
+    try:
+        latents = encode_file(TinyConvCodec(), path, chunk_seconds=5.0, overlap_seconds=0.5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert latents.data.shape == (6_000 * minutes, 8)
+    return peak, latents.data.nbytes
+
+
+def test_encode_file_memory_grows_only_with_the_latents(tmp_path: Path) -> None:
+    """Streaming: a 4x longer file costs only its extra latents, never the whole audio."""
+    short_peak, short_latents = _peak_bytes_encoding(tmp_path / "short.wav", 1)
+    long_peak, long_latents = _peak_bytes_encoding(tmp_path / "long.wav", 4)
+    long_audio_bytes = 4 * 60 * 16_000 * 4  # 15.4 MB at the codec's rate
+    assert long_peak - short_peak < 2.5 * (long_latents - short_latents)
+    assert long_peak < long_audio_bytes / 3
