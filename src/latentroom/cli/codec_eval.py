@@ -51,7 +51,9 @@ def eval_codec(
         versus = "" if base is None else f" (baseline {base['log_mel_l1']:.3f})"
         typer.echo(f"{family}: log-mel L1 {row['codec']['log_mel_l1']:.3f}{versus}")
     for family, row in summary["onsets"].items():
-        typer.echo(f"{family}: onset preservation {row['codec']['preservation']}")
+        kept = row["codec"]["preservation"]
+        shown = "n/a (no onsets)" if kept is None else f"{kept:.3f}"
+        typer.echo(f"{family}: onset preservation {shown}")
     typer.echo(f"wrote {output / 'report.md'}")
 
 
