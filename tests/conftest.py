@@ -17,12 +17,13 @@ sys.path.insert(0, os.path.dirname(__file__))  # tests/helpers.py
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread() -> None:
-    """pytest runs with -n 2 on 2 cores: one thread per worker avoids oversubscription."""
-    try:
-        import torch
-    except ImportError:
-        return
+def _one_thread_per_worker() -> None:
+    """pytest runs with -n 2 on 2 cores: one BLAS and one torch thread per worker."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    import torch
+
     torch.set_num_threads(1)
 
 
