@@ -45,7 +45,7 @@ class CodecEntry:
     def load_factory(self) -> Callable[..., Codec]:
         module_name, _, attr = self.factory.partition(":")
         module = importlib.import_module(module_name)
-        return getattr(module, attr)  # type: ignore[no-any-return]
+        return getattr(module, attr)
 
 
 _REGISTRY: dict[str, CodecEntry] = {}
