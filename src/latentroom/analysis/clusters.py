@@ -84,11 +84,13 @@ class _Fit:
     energy_median: np.ndarray  # [shape=(n_lags,)]
 
 
-def _chunks(prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray) -> Any:
+def _chunks(
+    prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray, *, keys: bool = True
+) -> Any:
     return iter_key_chunks(
         prepared.source,
         items,
-        fit.specs,
+        fit.specs if keys else [],
         fit.projector,
         context=config.context,
         lags=config.lags,
@@ -101,7 +103,7 @@ def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
 
     for spec in fit.specs:
         fit.kmeans[spec.name] = MiniBatchKMeans(
-            n_clusters=spec.n_clusters, random_state=config.seed, n_init=3
+            n_clusters=spec.n_clusters, random_state=config.seed, n_init=1
         )
     rng = np.random.default_rng(config.seed)
     for _ in range(config.n_passes):
@@ -141,7 +143,7 @@ def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
         shuffled[spec.name] = rng.permutation(lab)
     random_sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
     start = 0
-    for chunk in _chunks(prepared, config, fit, prepared.split.train):
+    for chunk in _chunks(prepared, config, fit, prepared.split.train, keys=False):
         stop = start + chunk.item.size
         for spec in fit.specs:
             lab = shuffled[spec.name][start:stop]
@@ -154,13 +156,15 @@ def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
 
 
 def _cluster_sums(chunk: KeyChunk, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Σ Δx per cluster and lag, ``(n_lags, K, D)``, by sorting labels (no ``np.add.at``)."""
-    order = np.argsort(labels, kind="stable")
-    present, starts = np.unique(labels[order], return_index=True)
-    out = np.zeros((chunk.targets.shape[0], n_clusters, chunk.targets.shape[2]))
-    for j, target in enumerate(chunk.targets):
-        out[j, present] = np.add.reduceat(target[order], starts, axis=0, dtype=np.float64)
-    return out
+    """Σ Δx per cluster and lag, ``(n_lags, K, D)``, as a sparse one-hot product."""
+    from scipy.sparse import csr_matrix
+
+    n_windows = labels.size
+    onehot = csr_matrix(
+        (np.ones(n_windows, dtype=np.float32), (labels, np.arange(n_windows))),
+        shape=(n_clusters, n_windows),
+    )
+    return np.stack([onehot @ target for target in chunk.targets]).astype(np.float64)
 
 
 def _divide(sums: Any, counts: np.ndarray) -> np.ndarray:

@@ -81,11 +81,12 @@ class MarginalFull:
 
     def fit(self, train: Windows, val: Windows | None = None) -> MarginalFull:
         """Accumulate means and covariances of the train targets."""
-        n, total, outer = 0, 0.0, 0.0
+        n, total, outer = 0, 0.0, np.zeros(0)
         for chunk in train(None):
             y = chunk.targets[[k - 1 for k in self.horizons]].astype(np.float64)  # (H, B, D)
             total = total + y.sum(axis=1)
-            outer = outer + y.transpose(0, 2, 1) @ y
+            gram = y.transpose(0, 2, 1) @ y
+            outer = gram if n == 0 else outer + gram
             n += chunk.size
         mean = np.asarray(total) / n
         cov = np.asarray(outer) / n - np.einsum("hd,he->hde", mean, mean)
