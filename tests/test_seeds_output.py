@@ -67,7 +67,7 @@ def test_failure_while_plotting_writes_nothing(
 def test_demo_writes_the_default_seed_twice(tmp_path: Path) -> None:
     out = tmp_path / "runs" / "demo"
     for _ in range(2):
-        paths = demo.main(out)
+        paths = demo.main(out, loop=False)
     assert [p.name for p in paths] == ["koenig_seed.wav", "koenig_seed.json", "koenig_seed.png"]
     sidecar = json.loads((out / "koenig_seed.json").read_text())
     assert sidecar["rhythm"] == [1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0]

@@ -1,4 +1,4 @@
-"""``python -m latentroom.demo OUT_DIR``: the job of ``make demo`` (the default Koenig seed)."""
+"""``python -m latentroom.demo OUT_DIR``: the job of ``make demo`` (Koenig seed + feedback loop)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,36 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT_DIR = "runs/demo"
+DEMO_BACKEND = "room:builtin"
 
 
-def main(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR) -> list[Path]:
-    """Render the protocol's Koenig seed with its plot into ``out_dir`` (overwriting).
+def main(
+    out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
+    *,
+    loop: bool = True,
+    backend: str = DEMO_BACKEND,
+) -> list[Path]:
+    """Render the protocol's Koenig seed and run the default protocol on it (overwriting).
 
-    Writes ``koenig_seed.wav``, ``koenig_seed.json`` and ``koenig_seed.png``.
+    Writes ``koenig_seed.{wav,json,png}`` and, with ``loop``, the feedback-loop run files
+    (``iter_00.wav`` ... ``iter_05.wav``, ``manifest.json``, ``metrics.csv|json``,
+    ``report.md``, ``spectrograms.png``, ``metrics.png``) made on ``backend``.
 
     Returns
     -------
     list of Path
         The written files.
     """
+    from latentroom.feedback import LoopSettings, default_schedule, seed_input, start_run
+    from latentroom.feedback.manifest import run_paths
     from latentroom.seeds import render_seed, write_seed
 
-    return write_seed(render_seed(), Path(out_dir) / "koenig_seed.wav", plot=True)
+    out = Path(out_dir)
+    written = write_seed(render_seed(), out / "koenig_seed.wav", plot=True)
+    if not loop:
+        return written
+    start_run(out, seed_input(), LoopSettings(default_schedule(), backend), force=True)
+    return written + run_paths(out)
 
 
 if __name__ == "__main__":

@@ -181,3 +181,84 @@ def plot_latent_heatmap(
     ax.set_title(title or f"{codec}: {trajectory.n_frames} frames x {trajectory.latent_dim} dims")
     figure.colorbar(image, ax=ax, label="value")
     return save_figure(figure, path)
+
+
+def plot_loop_spectrograms(
+    rows: list[tuple[str, np.ndarray, float]],
+    pulse_times: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    dynamic_range_db: float = 80.0,
+) -> Path:
+    """The feedback loop's spectrogram sheet: one row per pass, one shared colour scale.
+
+    Parameters
+    ----------
+    rows : list of (label, levels, duration)
+        ``levels`` [shape=(n_mels, T)] in dB, ``duration`` in seconds.
+    pulse_times : np.ndarray [shape=(P,)]
+        The input's pulses in seconds, drawn as dashed lines on every row.
+    path : path-like
+        The PNG to write (atomically).
+    dynamic_range_db : float > 0
+        Colours span the loudest cell of all rows down by this much.
+    """
+    from matplotlib.figure import Figure
+
+    vmax = max(float(levels.max()) for _, levels, _ in rows)
+    height = 1.25 * len(rows) + 0.9
+    figure = Figure(figsize=(10, height))
+    figure.subplots_adjust(left=0.1, right=0.88, top=1 - 0.45 / height, bottom=0.5 / height)
+    axes = figure.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+    images = []
+    for ax, (label, levels, duration) in zip(axes, rows, strict=True):
+        image = ax.imshow(
+            levels,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=vmax - dynamic_range_db,
+            vmax=vmax,
+            extent=(0.0, duration, 0, levels.shape[0]),
+        )
+        images.append(image)
+        ax.vlines(pulse_times, 0, levels.shape[0], colors="w", linestyles="--", linewidth=0.6)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_yticks([])
+    axes[-1].set_xlabel("time (s); dashed: the input's pulses")
+    figure.colorbar(images[-1], cax=figure.add_axes((0.9, 0.5 / height, 0.015, 0.6)), label="dB")
+    figure.suptitle("Feedback loop: mel spectrogram per pass (shared colour scale)")
+    return save_figure(figure, path)
+
+
+def plot_loop_metrics(
+    passes: list[int], series: dict[str, list[float]], path: str | os.PathLike[str]
+) -> Path:
+    """Drift metrics over passes: one small panel per metric.
+
+    Parameters
+    ----------
+    passes : list of int
+        Pass indices (0 is the input).
+    series : dict of str to list of float
+        Metric name -> one value per pass (NaN where not measured).
+    path : path-like
+        The PNG to write (atomically).
+    """
+    from matplotlib.figure import Figure
+
+    n_cols = 4
+    n_rows = -(-len(series) // n_cols)
+    figure = Figure(figsize=(12, 2.4 * n_rows + 0.6))
+    figure.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.08, hspace=0.7, wspace=0.3)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax, (name, values) in zip(axes, series.items(), strict=False):
+        ax.plot(passes, np.asarray(values, dtype=float), marker="o", markersize=3)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("pass", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(series) :]:
+        ax.set_axis_off()
+    figure.suptitle("Feedback loop: drift metrics per pass")
+    return save_figure(figure, path)

@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "latentroom.cli.codecs",
     "latentroom.cli.compose",
     "latentroom.cli.latents",
+    "latentroom.cli.loop",
     "latentroom.cli.seed",
 ]
 

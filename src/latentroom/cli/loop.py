@@ -1,0 +1,88 @@
+"""``latentroom loop``: iterate audio through a model under a schedule, measure the drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_BACKEND = "room:builtin"
+
+
+def loop(
+    input_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[INPUT]", help="Audio for pass 0 (default: the protocol's Koenig seed)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Run directory to write.")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help=f"room:CODEC, acestep or acestep-v1 (default {DEFAULT_BACKEND})."),
+    ] = None,
+    schedule: Annotated[
+        Path | None, typer.Option(help="Schedule TOML (default: the protocol, 5 passes).")
+    ] = None,
+    passes: Annotated[int | None, typer.Option(help="Override the number of passes.")] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a param on every pass, e.g. strength=0.3."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="ACE-Step model / checkpoint (acestep backends).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Master seed; pass i gets child i.")] = 0,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the unfinished run in this directory.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run the neural feedback loop: each pass's output is the next pass's input.
+
+    Writes iter_00.wav (input) ... iter_NN.wav, manifest.json, metrics.csv/json, report.md,
+    spectrograms.png and metrics.png into the run directory. --resume continues a run that
+    was interrupted; the result is byte-identical to an uninterrupted run.
+    """
+    from latentroom.errors import ConfigError
+    from latentroom.feedback import engine, get_backend
+    from latentroom.feedback.schedule import load_schedule
+    from latentroom.progress import progress_bar
+
+    if resume is not None:
+        given = [input_file, output, backend, schedule, passes, set_values, model]
+        if any(value is not None for value in given):
+            raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
+        run = engine.open_run(resume)
+        with progress_bar(run.manifest["n_passes"], "loop", enabled=not quiet) as advance:
+            manifest = engine.resume_run(run, progress=advance)
+        run_dir = resume
+    else:
+        if output is None:
+            raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
+        plan = load_schedule(schedule, passes=passes, assignments=set_values)
+        options = {} if model is None else {"model": model}
+        settings = engine.LoopSettings(plan, backend or DEFAULT_BACKEND, options, seed)
+        source = engine.seed_input() if input_file is None else engine.file_input(input_file)
+        built = get_backend(settings.backend, **options)
+        engine.check_run_dir(output, force=force)
+        with progress_bar(plan.passes, "loop", enabled=not quiet) as advance:
+            manifest = engine.start_run(
+                output, source, settings, force=force, backend=built, progress=advance
+            )
+        run_dir = output
+    last = manifest["passes"][-1]["metrics"]
+    typer.echo(
+        f"{manifest['n_passes']} passes; last: persistence {last['persistence']:.2f}, "
+        f"{last['lufs']:.1f} LUFS"
+    )
+    typer.echo(f"wrote {run_dir / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``loop`` command to the app."""
+    app.command("loop")(loop)

@@ -1,0 +1,327 @@
+"""The feedback loop: S_{i+1} = Backend(S_i, params_i, seed_i), pass by pass, resumable.
+
+Every pass reads its input back from the run directory and writes its output, metrics and the
+manifest before the next starts, so a run killed at any moment resumes from the last finished
+pass and ends byte-identical to an uninterrupted run (only ``timings`` in the manifest differ),
+and memory does not grow with the number of passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from latentroom import __version__
+from latentroom.errors import BackendUnavailableError, CheckpointError, ConfigError
+from latentroom.feedback import manifest as mf
+from latentroom.feedback.backends.base import Backend, get_backend
+from latentroom.feedback.metrics import audio_metrics, latent_drift, latent_scale
+from latentroom.feedback.schedule import Schedule, pass_seed, schedule_from_dict
+
+if TYPE_CHECKING:
+    from latentroom.audio.types import Audio
+    from latentroom.codecs.base import Codec
+    from latentroom.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class LoopInput:
+    """The signal of pass 0, where its pulses are, and how to make it again."""
+
+    audio: Audio  # [C, N]
+    pulse_times: np.ndarray  # [P] seconds: the rhythm the metrics look for
+    source: dict[str, Any]  # {"kind": "koenig_seed", "config": ...} or {"kind": "file", ...}
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """What a run does: schedule, backend, master seed."""
+
+    schedule: Schedule  # per-pass params
+    backend: str = "room:builtin"  # registry name
+    backend_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"model": ...}
+    seed: int = 0  # master seed; pass i gets pass_seed(seed, i)
+
+
+def seed_input(config: dict[str, Any] | None = None) -> LoopInput:
+    """The rendered Koenig seed (``SeedConfig.from_dict(config)``; None: the protocol's)."""
+    from latentroom.seeds import SeedConfig, render_seed
+
+    rendered = render_seed(SeedConfig.from_dict(config or {}))
+    pulses = rendered.pulse_samples / rendered.audio.sample_rate
+    source = {"kind": "koenig_seed", "config": rendered.config.to_dict()}
+    return LoopInput(rendered.audio, pulses, source)
+
+
+def file_input(path: str | Path) -> LoopInput:
+    """An audio file as pass 0; its detected onsets stand for the pulses."""
+    from latentroom.audio.io import load_audio
+    from latentroom.feedback.metrics import detect_pulses
+
+    audio = load_audio(path)
+    pulses = detect_pulses(audio.samples, audio.sample_rate)
+    return LoopInput(audio, pulses, {"kind": "file", "path": str(Path(path).resolve())})
+
+
+def start_run(
+    run_dir: str | Path,
+    loop_input: LoopInput,
+    settings: LoopSettings,
+    *,
+    force: bool = False,
+    backend: Backend | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run a feedback loop into ``run_dir``; return the final manifest.
+
+    ``backend`` is the already built ``get_backend(settings.backend, **settings.backend_options)``
+    (None: build it here).
+
+    Raises
+    ------
+    OutputExistsError
+        ``run_dir`` holds a run and ``force`` is not set (checked after the backend loaded,
+        before anything is written).
+    ConfigError, BackendUnavailableError
+        An unknown backend or options; a backend that cannot run here.
+    """
+    run_dir = Path(run_dir)
+    if backend is None:
+        backend = get_backend(settings.backend, **settings.backend_options)
+    check_run_dir(run_dir, force=force)
+    mf.clear_run(run_dir)
+    manifest = _new_manifest(loop_input, settings, backend)
+    for message in manifest["warnings"]:
+        logger.warning("%s", message)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    mf.write_manifest(run_dir, manifest)
+    return _continue(run_dir, manifest, backend, loop_input, progress)
+
+
+@dataclass(frozen=True, eq=False)
+class OpenRun:
+    """A run directory checked for resuming, with its manifest and its rebuilt backend."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    backend: Backend
+
+
+def open_run(run_dir: str | Path) -> OpenRun:
+    """Check that ``run_dir`` can resume and rebuild its backend, writing nothing.
+
+    Raises
+    ------
+    ConfigError
+        Not a run directory, or a finished pass's file is missing or changed.
+    BackendUnavailableError
+        The run's backend cannot be built here.
+    """
+    run_dir = Path(run_dir)
+    manifest = mf.read_manifest(run_dir)
+    return OpenRun(run_dir, manifest, _check_resumable(run_dir, manifest))
+
+
+def resume_run(run: str | Path | OpenRun, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Continue a run after its last finished pass; return the final manifest.
+
+    ``run`` is a run directory or what ``open_run`` returned for it.
+    """
+    run = run if isinstance(run, OpenRun) else open_run(run)
+    manifest = run.manifest
+    for message in manifest["warnings"]:
+        logger.warning("%s", message)
+    manifest["timings"]["resumed_after_pass"].append(len(manifest["passes"]) - 1)
+    loop_input = None if manifest["passes"] else _input_from_source(manifest["input"])
+    return _continue(run.run_dir, manifest, run.backend, loop_input, progress)
+
+
+def _check_resumable(run_dir: Path, manifest: dict[str, Any]) -> Backend:
+    """Refuse a run whose finished files changed; build its backend."""
+    for record in manifest["passes"]:
+        path = run_dir / record["file"]
+        if not path.is_file() or mf.file_sha256(path) != record["output_sha256"]:
+            raise ConfigError(
+                f"{path}: missing or changed since pass {record['index']} wrote it; "
+                "the run cannot resume (start again with --force)"
+            )
+    record = manifest["backend"]
+    return get_backend(record["name"], **record["options"])
+
+
+def check_run_dir(run_dir: str | Path, *, force: bool) -> None:
+    """Refuse (``OutputExistsError``) a directory holding a run's files, unless ``force``."""
+    from latentroom.fileio import check_outputs
+
+    check_outputs(mf.run_paths(Path(run_dir)), force=force)
+
+
+def _new_manifest(
+    loop_input: LoopInput, settings: LoopSettings, backend: Backend
+) -> dict[str, Any]:
+    schedule = settings.schedule
+    return {
+        "format_version": mf.FORMAT_VERSION,
+        "kind": "feedback_run",
+        "latentroom_version": __version__,
+        "master_seed": settings.seed,
+        "n_passes": schedule.passes,
+        "pass_seeds": [pass_seed(settings.seed, i) for i in range(1, schedule.passes + 1)],
+        "schedule": schedule.to_dict(),
+        "backend": {
+            **backend.describe(),
+            "name": settings.backend,
+            "options": dict(settings.backend_options),
+        },
+        "input": {**loop_input.source, "pulse_times": [float(t) for t in loop_input.pulse_times]},
+        "latent_codec": None,
+        "warnings": _unhonoured(schedule, backend) + backend.notes(),
+        "passes": [],
+        "complete": False,
+        "timings": {"pass_seconds": [], "resumed_after_pass": []},
+    }
+
+
+def _unhonoured(schedule: Schedule, backend: Backend) -> list[str]:
+    """One warning per param the schedule sets and the backend cannot honour."""
+    honoured = ", ".join(sorted(backend.honoured)) or "none"
+    return [
+        f"backend {backend.name} ignores '{name}' (it honours {honoured}); "
+        "the scheduled values are recorded but have no effect"
+        for name in schedule.set_params()
+        if name not in backend.honoured
+    ]
+
+
+def _input_from_source(source: dict[str, Any]) -> LoopInput:
+    if source["kind"] == "koenig_seed":
+        return seed_input(source["config"])
+    return file_input(source["path"])
+
+
+@dataclass
+class _LatentState:
+    """The latent codec and the only two trajectories kept: pass 0's and the previous pass's."""
+
+    codec: Codec | None
+    first: np.ndarray | None = None  # [T, D]
+    previous: np.ndarray | None = None  # [T, D]
+    scale: np.ndarray | None = None  # [D]
+
+    def encode(self, audio: Audio) -> np.ndarray | None:
+        return None if self.codec is None else self.codec.encode(audio).data
+
+    def drifts(self, latents: np.ndarray | None) -> dict[str, float]:
+        if latents is None or self.first is None or self.previous is None or self.scale is None:
+            return {"drift_prev": float("nan"), "drift_first": float("nan")}
+        return {
+            "drift_prev": latent_drift(latents, self.previous, self.scale),
+            "drift_first": latent_drift(latents, self.first, self.scale),
+        }
+
+
+def _continue(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    backend: Backend,
+    loop_input: LoopInput | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Run every pass not yet recorded, then write metrics, report and figures."""
+    from latentroom.audio.io import load_audio
+    from latentroom.feedback.report import write_outputs
+
+    schedule = schedule_from_dict(manifest["schedule"])
+    state = _latent_state(manifest, backend)
+    pulses = np.asarray(manifest["input"]["pulse_times"], dtype=np.float64)
+    if not manifest["passes"]:
+        assert loop_input is not None  # resume_run rebuilds it when pass 0 is missing
+        _record_pass(
+            run_dir, manifest, state, loop_input.audio, pulses, {}, None, time.perf_counter()
+        )
+    else:
+        state.first = state.encode(load_audio(run_dir / mf.iter_name(0)))
+        last = len(manifest["passes"]) - 1
+        state.previous = state.encode(load_audio(run_dir / mf.iter_name(last)))
+        state.scale = None if state.first is None else latent_scale(state.first)
+    if progress is not None:
+        progress(len(manifest["passes"]) - 1)
+    for index in range(len(manifest["passes"]), schedule.passes + 1):
+        started = time.perf_counter()
+        audio = load_audio(run_dir / mf.iter_name(index - 1))
+        params = schedule.params_at(index)
+        seed = manifest["pass_seeds"][index - 1]
+        output = backend.process(audio, params, seed=seed)
+        extra = {"seed": seed, "params": params, "used": backend.used_params(params)}
+        _record_pass(run_dir, manifest, state, output, pulses, extra, index, started)
+        if progress is not None:
+            progress(1)
+    write_outputs(run_dir, manifest)
+    manifest["complete"] = True
+    mf.write_manifest(run_dir, manifest)
+    return manifest
+
+
+def _record_pass(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    state: _LatentState,
+    audio: Audio,
+    pulses: np.ndarray,
+    extra: dict[str, Any],
+    index: int | None,
+    started: float,
+) -> None:
+    """Write pass ``index``'s audio (None: pass 0), measure it, update the manifest."""
+    from latentroom.audio.io import save_audio
+
+    number = 0 if index is None else index
+    path = save_audio(run_dir / mf.iter_name(number), audio)
+    latents = state.encode(audio)
+    if number == 0:
+        state.first = state.previous = latents
+        state.scale = None if latents is None else latent_scale(latents)
+    metrics = {**audio_metrics(audio.samples, audio.sample_rate, pulses), **state.drifts(latents)}
+    state.previous = latents
+    previous = manifest["passes"][-1]["output_sha256"] if manifest["passes"] else None
+    manifest["passes"].append(
+        {
+            "index": number,
+            "file": path.name,
+            **extra,
+            "input_sha256": previous,
+            "output_sha256": mf.file_sha256(path),
+            "sample_rate": audio.sample_rate,
+            "channels": audio.channels,
+            "n_samples": audio.n_samples,
+            "metrics": metrics,
+        }
+    )
+    manifest["timings"]["pass_seconds"].append(round(time.perf_counter() - started, 3))
+    mf.write_manifest(run_dir, manifest)
+
+
+def _latent_state(manifest: dict[str, Any], backend: Backend) -> _LatentState:
+    """The codec for latent drift: the backend's own, else ``builtin`` (or none, with a warning)."""
+    if backend.codec is not None:
+        codec: Codec | None = backend.codec
+    else:
+        from latentroom.codecs.registry import get_codec
+
+        try:
+            codec = get_codec("builtin")
+        except (BackendUnavailableError, CheckpointError) as err:
+            message = f"latent drift not measured: the builtin codec cannot load ({err})"
+            if message not in manifest["warnings"]:
+                manifest["warnings"].append(message)
+                logger.warning("%s", message)
+            codec = None
+    manifest["latent_codec"] = None if codec is None else codec.name
+    return _LatentState(codec)
