@@ -181,3 +181,22 @@ def test_decode_bare_latents_with_frame_rate_and_codec(
     result = run_cli(*args, "--codec", tiny_codec_name, "--seed", "3")
     assert result.exit_code == 0, result.stderr
     assert sf.info(str(tmp_path / "o.wav")).frames == 7 * 160
+
+
+def test_chunked_and_one_call_decoding_write_the_same_audio(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    wav = _wav(tmp_path / "in.wav", seconds=2.0)
+    assert (
+        run_cli("encode", wav, "-c", tiny_codec_name, "-o", tmp_path / "z.npy", "-q").exit_code == 0
+    )
+    base = ("decode", tmp_path / "z.npy", "-q", "-o")
+    assert run_cli(*base, tmp_path / "a.wav", "--chunk-seconds", "0.3").exit_code == 0
+    assert run_cli(*base, tmp_path / "b.flac", "--chunk-seconds", "0").exit_code == 0
+    a, rate = sf.read(str(tmp_path / "a.wav"))
+    b, _ = sf.read(str(tmp_path / "b.flac"))
+    assert rate == 16_000 and a.shape == b.shape == (32_000,)
+    np.testing.assert_allclose(a, b, atol=2.0 / 2**15)  # FLAC stores 16-bit samples
+    bad = run_cli(*base, tmp_path / "c.mp4")
+    assert bad.exit_code == 2 and "write decoded audio to one of" in bad.stderr
+    assert not (tmp_path / "c.mp4").exists()

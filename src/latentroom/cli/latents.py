@@ -83,16 +83,28 @@ def decode(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for decoders that draw noise."),
     random_init: bool = typer.Option(False, "--random-init", help="Random codec weights."),
+    chunk_seconds: float | None = typer.Option(
+        None, "--chunk-seconds", help="Audio per model call (default 20; 0: all at once)."
+    ),
+    overlap_seconds: float | None = typer.Option(
+        None, "--overlap-seconds", help="Context each side of a chunk (default 1)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite the output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Decode a latent file to audio with the codec that made it."""
-    from latentroom.audio.io import save_audio
+    """Decode a latent file to audio with the codec that made it (in chunks, streamed to disk)."""
     from latentroom.fileio import check_outputs
-    from latentroom.latents.encoding import decode_latent_file
+    from latentroom.latents import encoding
+    from latentroom.progress import progress_bar
 
+    encoding.decoded_format(output)
     check_outputs([output], force=force)
-    audio = decode_latent_file(
-        latent, codec_name=codec, frame_rate=frame_rate, seed=seed, random_init=random_init
+    trajectory, model = encoding.load_for_decode(
+        latent, codec_name=codec, frame_rate=frame_rate, random_init=random_init
     )
-    save_audio(output, audio)
-    typer.echo(f"wrote {output} ({audio.duration:.2f} s, {audio.channels} ch)")
+    with progress_bar(trajectory.n_frames, "decoding frames", enabled=not quiet) as progress:
+        seconds = encoding.write_decoded(
+            output, model, trajectory, seed=seed, chunk_seconds=chunk_seconds,
+            overlap_seconds=overlap_seconds, progress=progress,
+        )  # fmt: skip
+    typer.echo(f"wrote {output} ({seconds:.2f} s, {model.channels} ch)")

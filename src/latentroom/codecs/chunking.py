@@ -13,7 +13,8 @@ benchmarks/RESULTS.md): DAC-44k 1.6e-8, ACE-Step VAE 7.5e-8, EnCodec-24k 2.2e-8 
 0.25 s overlap), Mimi 2.3e-3 on latents up to 17.5.
 
 ``encode_file`` streams from disk (soundfile blocks, remix, streaming soxr), so a long file never
-sits whole in memory at the codec's rate; only its latents do.
+sits whole in memory at the codec's rate; only its latents do. ``iter_decode`` / ``decode_long``
+do the same for decoding: chunks of frames with context frames on each side.
 """
 
 from __future__ import annotations
@@ -144,6 +145,72 @@ def encode_file(
     blocks = _converted_blocks(path, codec.sample_rate, codec.channels)
     encoder = _StreamEncoder(codec, plan, generator=generator, sample=sample, progress=progress)
     return encoder.run(blocks, record)
+
+
+def iter_decode(
+    codec: Codec,
+    trajectory: LatentTrajectory,
+    *,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> Iterator[np.ndarray]:
+    """Decode in overlapping chunks of frames; yield the audio of each chunk's core.
+
+    The mirror of ``encode_long``: each model call decodes ``chunk + 2 * overlap`` seconds of
+    frames and keeps the ``hop_length`` samples of each core frame, so a convolutional decoder
+    gives whole-trajectory decoding up to float rounding while memory stays bounded.
+
+    Yields
+    ------
+    np.ndarray [shape=(C, n), dtype=float32]
+        Consecutive blocks at ``codec.sample_rate``; together ``T * hop_length`` samples.
+
+    Raises
+    ------
+    InvalidLatentError
+        Latents the codec cannot decode (dim, NaN, no frames).
+    ConfigError
+        A codec whose decoder does not return ``hop_length`` samples per frame.
+    """
+    plan = ChunkPlan.from_seconds(codec, chunk_seconds, overlap_seconds)
+    codec.check_latent(trajectory)
+    hop, n_frames = codec.hop_length, trajectory.n_frames
+    for start in range(0, n_frames, plan.chunk_frames):
+        end = min(start + plan.chunk_frames, n_frames)
+        first, last = max(0, start - plan.context_frames), min(n_frames, end + plan.context_frames)
+        piece = trajectory.with_data(trajectory.data[first:last])
+        audio = codec.decode(piece, generator=generator)
+        if audio.n_samples != (last - first) * hop:
+            raise ConfigError(
+                f"codec {codec.name!r} decoded {last - first} frames to {audio.n_samples} "
+                f"samples, not {(last - first) * hop}; decode without chunking (--chunk-seconds 0)"
+            )
+        yield audio.samples[:, (start - first) * hop : (end - first) * hop]
+        if progress is not None:
+            progress(end - start)
+
+
+def decode_long(
+    codec: Codec,
+    trajectory: LatentTrajectory,
+    *,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> Audio:
+    """``iter_decode`` gathered into one ``Audio`` [shape=(C, T * hop_length)]."""
+    blocks = iter_decode(
+        codec,
+        trajectory,
+        chunk_seconds=chunk_seconds,
+        overlap_seconds=overlap_seconds,
+        generator=generator,
+        progress=progress,
+    )
+    return Audio(np.concatenate(list(blocks), axis=1), codec.sample_rate)
 
 
 def audio_file_info(path: Path) -> tuple[int, int]:

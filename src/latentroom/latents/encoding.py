@@ -15,7 +15,6 @@ from latentroom.progress import Progress
 if TYPE_CHECKING:
     import torch
 
-    from latentroom.audio.types import Audio
     from latentroom.codecs.base import Codec
 
 logger = logging.getLogger(__name__)
@@ -151,20 +150,19 @@ def save_latent_file(path: Path, trajectory: LatentTrajectory, *, subtype: str =
     return save_latents(path, trajectory)
 
 
-def decode_latent_file(
+def load_for_decode(
     path: Path,
     *,
     codec_name: str | None = None,
     frame_rate: float | None = None,
-    seed: int = 0,
     random_init: bool = False,
-) -> Audio:
-    """Load a latent file and decode it with its codec (from the sidecar unless named).
+) -> tuple[LatentTrajectory, Codec]:
+    """Load a latent file and build the codec that decodes it (from the sidecar unless named).
 
     Raises
     ------
     ConfigError
-        No codec named and none in the sidecar.
+        No codec named and none in the sidecar; unknown codec.
     InvalidLatentError
         Unreadable latents, wrong dim for the codec, NaN/Inf values, no frame rate.
     """
@@ -184,4 +182,57 @@ def decode_latent_file(
             name,
             codec.frame_rate,
         )
-    return codec.decode(trajectory, generator=seeded_generator(seed))
+    return trajectory, codec
+
+
+def write_decoded(
+    output: Path,
+    codec: Codec,
+    trajectory: LatentTrajectory,
+    *,
+    seed: int = 0,
+    chunk_seconds: float | None = None,
+    overlap_seconds: float | None = None,
+    progress: Progress | None = None,
+) -> float:
+    """Decode chunk by chunk straight into an audio file (atomic); return its duration in s.
+
+    ``chunk_seconds=0`` decodes everything in one model call; otherwise see
+    ``latentroom.codecs.chunking.iter_decode``. WAV and AIFF get 32-bit float samples, other
+    formats their default subtype.
+    """
+    import soundfile as sf
+
+    from latentroom.codecs.chunking import iter_decode
+    from latentroom.fileio import atomic_path
+
+    fmt = decoded_format(output)
+    subtype = "FLOAT" if sf.check_format(fmt, "FLOAT") else sf.default_subtype(fmt)
+    generator = seeded_generator(seed)
+    if chunk_seconds == 0:
+        blocks = iter([codec.decode(trajectory, generator=generator).samples])
+    else:
+        options: dict[str, Any] = {"generator": generator, "progress": progress}
+        if chunk_seconds is not None:
+            options["chunk_seconds"] = chunk_seconds
+        if overlap_seconds is not None:
+            options["overlap_seconds"] = overlap_seconds
+        blocks = iter_decode(codec, trajectory, **options)
+    n_samples = 0
+    rate, channels = codec.sample_rate, codec.channels
+    with (
+        atomic_path(output) as tmp,
+        sf.SoundFile(str(tmp), "w", rate, channels, subtype, None, fmt) as handle,
+    ):
+        for block in blocks:
+            handle.write(block.T)
+            n_samples += block.shape[1]
+    return n_samples / codec.sample_rate
+
+
+def decoded_format(path: Path) -> str:
+    """The soundfile format for a decoded-audio path, refusing suffixes it cannot write."""
+    formats = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".ogg": "OGG"}
+    if path.suffix.lower() not in formats:
+        raise ConfigError(f"{path}: write decoded audio to one of {', '.join(sorted(formats))}")
+    return formats[path.suffix.lower()]
