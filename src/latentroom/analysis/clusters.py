@@ -9,7 +9,7 @@ streamed: k-means by mini-batches, PCA from a streamed covariance, sums chunk by
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from latentroom.analysis.keys import (
     parse_key,
 )
 from latentroom.analysis.metrics import bootstrap_weights, summarise
+from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import Prepared, prepare
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
@@ -63,11 +64,7 @@ class ClusterConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ClusterConfig:
         """Build from a dict, rejecting unknown keys."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown Phase 0 settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "Phase 0 settings")
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from latentroom.analysis.metrics import (
 )
 from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, MarginalFull, Windows
 from latentroom.analysis.rollout import rollout_nll
+from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import Prepared, prepare
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
@@ -62,11 +63,7 @@ class PredictConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PredictConfig:
         """Build from a dict, rejecting unknown keys."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown Phase 1 settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "Phase 1 settings")
 
     @property
     def max_offset(self) -> int:

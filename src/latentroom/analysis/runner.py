@@ -8,7 +8,12 @@ from typing import Any
 from latentroom.analysis.clusters import ClusterConfig, run_phase0
 from latentroom.analysis.data import open_source
 from latentroom.analysis.predict import PredictConfig, run_phase1
-from latentroom.analysis.report import check_phase_outputs, corpus_facts, write_analysis
+from latentroom.analysis.report import (
+    Phase,
+    check_phase_outputs,
+    corpus_facts,
+    write_analysis,
+)
 from latentroom.progress import Progress
 
 
@@ -22,12 +27,7 @@ def analyze_clusters(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Phase 0 on ``corpus``; merges ``phase0`` into ``out_dir/analysis.json``; returns it all."""
-    out = Path(out_dir)
-    check_phase_outputs(out, "phase0", force=force)
-    source = open_source(corpus, frame_rate=frame_rate)
-    phase0, info, prepared = run_phase0(source, config, progress)
-    facts = corpus_facts(str(corpus), prepared, config.context)
-    return write_analysis(out, "phase0", facts, phase0, info)
+    return _analyze("phase0", corpus, out_dir, config, frame_rate, force, progress)
 
 
 def analyze_predict(
@@ -40,9 +40,24 @@ def analyze_predict(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Phase 1 on ``corpus``; merges ``phase1`` into ``out_dir/analysis.json``; returns it all."""
+    return _analyze("phase1", corpus, out_dir, config, frame_rate, force, progress)
+
+
+def _analyze(
+    phase: Phase,
+    corpus: str | Path,
+    out_dir: str | Path,
+    config: ClusterConfig | PredictConfig,
+    frame_rate: float | None,
+    force: bool,
+    progress: Progress | None,
+) -> dict[str, Any]:
     out = Path(out_dir)
-    check_phase_outputs(out, "phase1", force=force)
+    check_phase_outputs(out, phase, force=force)  # before any work
     source = open_source(corpus, frame_rate=frame_rate)
-    phase1, info, prepared = run_phase1(source, config, progress)
+    if isinstance(config, ClusterConfig):
+        section, info, prepared = run_phase0(source, config, progress)
+    else:
+        section, info, prepared = run_phase1(source, config, progress)
     facts = corpus_facts(str(corpus), prepared, config.context)
-    return write_analysis(out, "phase1", facts, phase1, info)
+    return write_analysis(out, phase, facts, section, info)
