@@ -11,10 +11,8 @@ from latentroom.errors import ConfigError, InvalidLatentError
 from latentroom.fileio import atomic_path
 from latentroom.latents.sidecar import (
     build_sidecar,
-    read_sidecar,
     sidecar_path,
-    trajectory_from_sidecar,
-    trajectory_without_sidecar,
+    trajectory_for,
     write_sidecar,
 )
 from latentroom.latents.trajectory import LatentTrajectory
@@ -92,10 +90,7 @@ def load_latents(
 
         return load_latent_wav(path, frame_rate=frame_rate)
     data = _read_npy(path)
-    side = sidecar_path(path)
-    if side.is_file():
-        return trajectory_from_sidecar(data, read_sidecar(side), where=path, frame_rate=frame_rate)
-    return trajectory_without_sidecar(data, where=path, frame_rate=frame_rate)
+    return trajectory_for(data, where=path, frame_rate=frame_rate)
 
 
 def _read_npy(path: Path) -> np.ndarray:

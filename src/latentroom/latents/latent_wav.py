@@ -12,10 +12,8 @@ from latentroom.errors import ConfigError, InvalidLatentError
 from latentroom.fileio import atomic_path
 from latentroom.latents.sidecar import (
     build_sidecar,
-    read_sidecar,
     sidecar_path,
-    trajectory_from_sidecar,
-    trajectory_without_sidecar,
+    trajectory_for,
     write_sidecar,
 )
 from latentroom.latents.trajectory import LatentTrajectory
@@ -100,8 +98,5 @@ def load_latent_wav(
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise InvalidLatentError(f"{path}: not a readable WAV file ({err})") from err
     data = data.astype(np.float32)
-    side = sidecar_path(path)
-    if side.is_file():
-        return trajectory_from_sidecar(data, read_sidecar(side), where=path, frame_rate=frame_rate)
     hint = f" (the WAV header's {rate} Hz is rounded, so it is not used)"
-    return trajectory_without_sidecar(data, where=path, frame_rate=frame_rate, hint=hint)
+    return trajectory_for(data, where=path, frame_rate=frame_rate, hint=hint)

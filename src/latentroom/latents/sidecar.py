@@ -92,7 +92,29 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     return sidecar
 
 
-def trajectory_from_sidecar(
+def trajectory_for(
+    data: np.ndarray, *, where: Path, frame_rate: float | None, hint: str = ""
+) -> LatentTrajectory:
+    """Wrap frames read from ``where`` using its sidecar when there is one.
+
+    Parameters
+    ----------
+    data : np.ndarray [shape=(T, D), dtype=float32]
+        The frames as read from the data file.
+    where : Path
+        The data file (its sidecar is ``sidecar_path(where)``).
+    frame_rate : float or None
+        Used only without a sidecar; required then.
+    hint : str
+        Appended to the no-frame-rate error (why the file's own rate is not used).
+    """
+    side = sidecar_path(where)
+    if side.is_file():
+        return _from_sidecar(data, read_sidecar(side), where=where, frame_rate=frame_rate)
+    return _without_sidecar(data, where=where, frame_rate=frame_rate, hint=hint)
+
+
+def _from_sidecar(
     data: np.ndarray, sidecar: dict[str, Any], *, where: Path, frame_rate: float | None
 ) -> LatentTrajectory:
     """Rebuild a trajectory from stored frames and their sidecar (the sidecar's rate wins)."""
@@ -112,7 +134,7 @@ def trajectory_from_sidecar(
     return LatentTrajectory(data, sidecar["frame_rate"], sidecar.get("codec", ""), meta)
 
 
-def trajectory_without_sidecar(
+def _without_sidecar(
     data: np.ndarray, *, where: Path, frame_rate: float | None, hint: str = ""
 ) -> LatentTrajectory:
     """Wrap bare frames; refuses without an explicit frame rate (nothing else says it)."""
