@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from latentroom.analysis.data import ArraySource, iter_windows, scan_items, valid_ends
 from latentroom.analysis.splits import group_labels, prepare, split_by_group, split_items
@@ -123,3 +125,17 @@ def test_group_split_errors(pattern: str, match: str) -> None:
     source = ArraySource([np.zeros((20, 2), np.float32)] * 10, 10.0, metas)
     with pytest.raises(ConfigError, match=match):
         prepare(source, min_length=5, group_regex=pattern)
+
+
+@given(n_items=st.integers(3, 400), seed=st.integers(0, 2**32 - 1))
+def test_item_split_is_always_a_partition_with_nonempty_parts(n_items: int, seed: int) -> None:
+    split = split_items(np.arange(n_items), seed=seed)
+    parts = [split.train, split.val, split.eval]
+    assert all(p.size > 0 for p in parts)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(n_items))
+
+
+def test_group_labels_can_come_from_corpus_group_metadata() -> None:
+    metas = [{"source": f"x/{i}.wav", "group": f"speaker-{i % 3}"} for i in range(9)]
+    source = ArraySource([np.zeros((20, 2), np.float32)] * 9, 10.0, metas)
+    assert group_labels(source, "(.+)")[:4] == ["speaker-0", "speaker-1", "speaker-2", "speaker-0"]

@@ -124,3 +124,15 @@ def test_predict_rejects_unknown_predictor(
     result = run_cli("analyze", "predict", corpus, "-o", tmp_path / "o", "--predictors", "gpt")
     assert result.exit_code == 2
     assert "unknown predictors ['gpt']" in result.stderr
+
+
+def test_unreadable_analysis_json_is_refused(
+    run_cli: Callable[..., object], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "analysis.json").write_text("{not json")
+    result = run_cli("analyze", "clusters", corpus, "-o", out, *FAST_CLUSTERS)
+    assert result.exit_code == 2
+    assert "is not readable JSON" in result.stderr
+    assert (out / "analysis.json").read_text() == "{not json"

@@ -46,7 +46,7 @@ def load_analysis(out_dir: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise InvalidLatentError(
-            f"{path} is not readable JSON ({err}); remove it or use --force"
+            f"{path} is not readable JSON ({err}); remove it or write to a new folder"
         ) from err
     version = data.get("format_version")
     if version != FORMAT_VERSION:
