@@ -18,11 +18,13 @@ RateOpt = Annotated[float | None, typer.Option(help="Frame rate of .npy files wi
 GroupOpt = Annotated[
     str | None, typer.Option(help="Regex on item source/group: group-disjoint split.")
 ]
-DropOpt = Annotated[bool, typer.Option(help="Drop windows touching NaN/Inf frames.")]
+DropOpt = Annotated[
+    bool, typer.Option("--drop-nonfinite", help="Drop windows touching NaN/Inf frames.")
+]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the split, fits and bootstrap.")]
 BootOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.")]
-ForceOpt = Annotated[bool, typer.Option(help="Overwrite this phase's outputs.")]
-QuietOpt = Annotated[bool, typer.Option(help="No progress bar.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite this phase's outputs.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -85,7 +87,7 @@ def predict(
     ] = "marginal_diag,marginal_full,linear,mdn,sequence",
     context: ContextOpt = 8,
     rollout_steps: Annotated[int, typer.Option(help="Free-running rollout steps R.")] = 8,
-    max_epochs: Annotated[int, typer.Option(help="Training epochs for mdn/sequence.")] = 20,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs for mdn/sequence.")] = 10,
     frame_rate: RateOpt = None,
     group_regex: GroupOpt = None,
     drop_nonfinite: DropOpt = False,
