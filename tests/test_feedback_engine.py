@@ -191,3 +191,20 @@ def test_unknown_backend_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="takes no option 'model'"):
         get_backend("room:tiny", model="x")
     assert not (tmp_path / "run").exists()
+
+
+def test_demo_runs_the_protocol(tmp_path: Path, room: str) -> None:
+    from latentroom import demo
+
+    paths = demo.main(tmp_path / "demo", backend=room)
+    names = {p.name for p in paths}
+    assert {
+        "koenig_seed.wav",
+        "iter_00.wav",
+        "iter_05.wav",
+        "report.md",
+        "spectrograms.png",
+    } <= names
+    manifest = read_manifest(tmp_path / "demo")
+    assert manifest["n_passes"] == 5 and manifest["complete"]
+    assert manifest["input"]["config"]["seconds"] == 10.0

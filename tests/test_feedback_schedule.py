@@ -165,3 +165,11 @@ def test_ramps_stay_between_their_ends(
     assert min(first, last) - 1e-12 <= value <= max(first, last) + 1e-12
     assert Ramp(first, last, curve).at(0.0) == pytest.approx(first)
     assert np.isclose(Ramp(first, last, curve).at(1.0), last)
+
+
+def test_ramp_example_parses() -> None:
+    schedule = load_schedule(EXAMPLE.with_name("drift-ramp.toml"))
+    assert schedule.passes == 20
+    assert schedule.params_at(1)["strength"] == pytest.approx(0.6)
+    assert schedule.params_at(10)["strength"] == pytest.approx(0.3)
+    assert schedule.params_at(20) == pytest.approx({"strength": 0.1, "gain": 1.1})

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from latentroom.errors import ConfigError
+from latentroom.latents.corpus_writer import file_sha256
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "RUN_FILES",
+    "clear_run",
+    "file_sha256",
+    "iter_name",
+    "read_manifest",
+    "run_paths",
+    "to_json",
+    "write_manifest",
+]
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -41,15 +53,6 @@ def clear_run(run_dir: Path) -> None:
     """Remove a previous run's files (only ours; other files in the folder stay)."""
     for path in run_paths(run_dir):
         path.unlink()
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
