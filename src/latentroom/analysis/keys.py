@@ -104,22 +104,22 @@ def item_keys(
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Keys and lagged targets of every valid window of one item ``x (T, D)``."""
     ends = valid_ends(x, context=context, max_offset=max(lags))
-    clean = np.where(np.isfinite(x), x, 0.0)
+    clean = x if np.isfinite(x).all() else np.where(np.isfinite(x), x, 0.0)
     keys: dict[str, np.ndarray] = {}
-    csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(clean, axis=0, dtype=np.float64)])
     offsets = np.arange(-context + 1, 1)
     for spec in specs:
         if spec.pca_dims is None:
-            keys[spec.name] = ((csum[ends + 1] - csum[ends + 1 - context]) / context).astype(
-                np.float32
-            )
+            csum = np.cumsum(clean, axis=0, dtype=np.float64)  # csum[j] = x_0 + ... + x_j
+            start = np.where((ends >= context)[:, None], csum[ends - context], 0.0)
+            keys[spec.name] = ((csum[ends] - start) / context).astype(np.float32)
         else:
             assert projector is not None
             z = (clean - projector.mean) @ projector.components[: spec.pca_dims].T
             keys[spec.name] = z[ends[:, None] + offsets].reshape(ends.size, -1).astype(np.float32)
     lag_idx = ends[None, :] + np.asarray(lags)[:, None]  # (n_lags, B)
     targets = x[lag_idx] - x[lag_idx - 1]
-    energy = (x[lag_idx].astype(np.float64) ** 2).mean(axis=2)
+    frames = x[lag_idx]
+    energy = np.einsum("lbd,lbd->lb", frames, frames) / x.shape[1]
     rel = lag_idx / max(x.shape[0] - 1, 1)
     return keys, targets, energy, (rel >= 0.17) & (rel <= 0.83)
 
