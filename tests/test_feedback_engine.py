@@ -161,9 +161,13 @@ def test_existing_run_needs_force(whole: Path, tmp_path: Path, room: str) -> Non
 
 
 def test_resume_finishes_a_cut_run_identically(whole: Path, tmp_path: Path) -> None:
-    # as if killed after iter_02.wav was written but before the manifest recorded pass 2
+    # as if killed after iter_02.wav was written but before the manifest recorded pass 2,
+    # while iter_03.wav was being written
     cut = cut_copy(whole, tmp_path / "cut", 2, ["iter_03.wav", "report.md", "metrics.csv"])
+    (cut / ".iter_03.k1ll3d.tmp.wav").write_bytes(b"half a file")
+    (cut / ".manifest.abc.tmp.json").write_bytes(b"{")
     resumed = resume_run(cut)
+    assert sorted(p.name for p in cut.iterdir()) == sorted(p.name for p in whole.iterdir())
     assert resumed["timings"]["resumed_after_pass"] == [1]
     for name in ["iter_00.wav", "iter_01.wav", "iter_02.wav", "iter_03.wav", *FILES[1:]]:
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name

@@ -135,6 +135,8 @@ def resume_run(run: str | Path | OpenRun, *, progress: Progress | None = None) -
     ``run`` is a run directory or what ``open_run`` returned for it.
     """
     run = run if isinstance(run, OpenRun) else open_run(run)
+    for leftover in mf.stale_temporaries(run.run_dir):  # a write the kill interrupted
+        leftover.unlink()
     manifest = run.manifest
     for message in manifest["warnings"]:
         logger.warning("%s", message)

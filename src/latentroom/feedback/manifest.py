@@ -19,6 +19,7 @@ __all__ = [
     "iter_name",
     "read_manifest",
     "run_paths",
+    "stale_temporaries",
     "to_json",
     "write_manifest",
 ]
@@ -51,8 +52,17 @@ def run_paths(run_dir: Path) -> list[Path]:
 
 def clear_run(run_dir: Path) -> None:
     """Remove a previous run's files (only ours; other files in the folder stay)."""
-    for path in run_paths(run_dir):
+    for path in run_paths(run_dir) + stale_temporaries(run_dir):
         path.unlink()
+
+
+def stale_temporaries(run_dir: Path) -> list[Path]:
+    """Temporary files of ours that a killed write left behind (``.iter_03.x1y2.tmp.wav``)."""
+    if not run_dir.is_dir():
+        return []
+    patterns = [".iter_*.tmp.wav"]
+    patterns += [f".{Path(name).stem}.*.tmp{Path(name).suffix}" for name in RUN_FILES]
+    return sorted({path for pattern in patterns for path in run_dir.glob(pattern)})
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
