@@ -45,9 +45,13 @@ class MixtureNet(nn.Module):
             self.trunk = nn.GRU(n_features, hidden, batch_first=True)
         self.heads = nn.ModuleList(nn.Linear(hidden, n_out) for _ in range(n_heads))
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, L, F)`` -> trunk output ``(B, hidden)`` (MLP features or last GRU state)."""
+        return self.trunk(x.flatten(1)) if self.kind == "mlp" else self.trunk(x)[0][:, -1]
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x (B, L, F)`` -> one raw output ``(B, K * (1 + 2D))`` per horizon."""
-        h = self.trunk(x.flatten(1)) if self.kind == "mlp" else self.trunk(x)[0][:, -1]
+        h = self.embed(x)
         return [head(h) for head in self.heads]
 
 
@@ -226,6 +230,11 @@ class MixtureDensityPredictor:
                 if n >= self.max_val_windows:
                     break
         return total / max(n, 1) / len(self.horizons)
+
+    def hidden_state(self, context: np.ndarray) -> np.ndarray:
+        """Trunk output per window, ``(B, hidden)``: what the heads read (the learned key)."""
+        with torch.no_grad():
+            return self.network_.embed(self._inputs(context)).numpy()
 
     def predict(self, context: np.ndarray) -> list[Predictive]:
         """One ``DiagMixture`` per horizon, in the original (unstandardised) units."""
