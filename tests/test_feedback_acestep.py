@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -194,3 +195,20 @@ def test_not_installed_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> Non
         get_backend("acestep")
     with pytest.raises(BackendUnavailableError, match="ACE-Step v1 is not installed"):
         get_backend("acestep-v1")
+
+
+def test_result_without_a_file_uses_its_tensor() -> None:
+    import torch
+
+    from latentroom.feedback.backends.acestep import read_result
+
+    tensor = torch.linspace(-0.5, 0.5, 96).reshape(2, 48)
+    ok = SimpleNamespace(
+        success=True, audios=[{"path": "", "tensor": tensor, "sample_rate": 48_000}]
+    )
+    audio = read_result(ok)
+    assert audio.sample_rate == 48_000
+    np.testing.assert_array_equal(audio.samples, tensor.numpy())
+    failed = SimpleNamespace(success=False, audios=[], error="CUDA out of memory")
+    with pytest.raises(BackendUnavailableError, match="generation failed: CUDA out of memory"):
+        read_result(failed)

@@ -147,11 +147,19 @@ def source_wav(audio: Audio) -> Iterator[tuple[Path, Path]]:
 
 
 def read_result(result: Any) -> Audio:
-    """The first audio of an ACE-Step 1.5 ``GenerationResult`` (its saved file)."""
+    """The first audio of an ACE-Step 1.5 ``GenerationResult``.
+
+    Its saved file when there is one; else its ``tensor`` [shape=(C, N)] (``generate_music``
+    leaves ``path`` empty when saving failed).
+    """
     from latentroom.audio.io import load_audio
+    from latentroom.audio.types import Audio
 
     if not getattr(result, "success", False) or not result.audios:
         raise BackendUnavailableError(
             f"ACE-Step generation failed: {getattr(result, 'error', None) or 'no audio returned'}"
         )
-    return load_audio(result.audios[0]["path"])
+    first = result.audios[0]
+    if first.get("path"):
+        return load_audio(first["path"])
+    return Audio(first["tensor"].float().cpu().numpy(), int(first["sample_rate"]))
