@@ -120,6 +120,8 @@ def test_run_directory_holds_everything(whole: Path, room: str) -> None:
         "loudness drifts",
     ):
         assert f"- {claim}: **" in report
+    assert "- from pass 2: strength = 0.45, guidance = 15.0, prompt = 'Granular" in report
+    assert "- from pass 3" not in report  # unchanged params are not repeated
 
 
 def test_warnings_once_per_unhonoured_param_none_for_honoured(

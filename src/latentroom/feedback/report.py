@@ -189,7 +189,7 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for claim, occurred, numbers in phenomena(rows):
         verdict = {True: "**yes**", False: "**no**", None: "**not measurable**"}[occurred]
         lines.append(f"- {claim}: {verdict} — {numbers}")
-    lines += ["", "## Per pass", "", *_markdown_table(rows), ""]
+    lines += ["", "## Per pass", "", *_markdown_table(rows), "", *_param_changes(manifest), ""]
     if manifest["warnings"]:
         lines += ["## Warnings", "", *[f"- {w}" for w in manifest["warnings"]], ""]
     lines += [
@@ -201,6 +201,18 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _param_changes(manifest: dict[str, Any]) -> list[str]:
+    """One line per pass whose scheduled params differ from the pass before (prompts included)."""
+    lines, previous = ["Scheduled params, where they change:", ""], None
+    for record in manifest["passes"][1:]:
+        params = record.get("params", {})
+        if params != previous:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in params.items()) or "none"
+            lines.append(f"- from pass {record['index']}: {shown}")
+        previous = params
+    return lines
 
 
 def _describe_input(source: dict[str, Any]) -> str:
