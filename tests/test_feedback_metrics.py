@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from latentroom.feedback.metrics import (
     METRIC_NAMES,
@@ -151,3 +153,19 @@ def test_audio_metrics_has_every_audio_metric() -> None:
         10 * math.log10(1e-12 / (1 / 3360)), abs=0.01
     )
     assert set(metrics) == set(METRIC_NAMES) - {"drift_prev", "drift_first"}
+
+
+@settings(max_examples=15, deadline=None)
+@given(gain_db=st.floats(-40.0, 20.0), freq=st.floats(100.0, 10_000.0))
+def test_gain_moves_loudness_and_level_only(gain_db: float, freq: float) -> None:
+    x = tone(freq, 1.0, 0.1)
+    gain = 10 ** (gain_db / 20)
+    assert integrated_loudness(gain * x[None], RATE) == pytest.approx(
+        integrated_loudness(x[None], RATE) + gain_db, abs=1e-6
+    )
+    assert level_dbfs(gain * x[None])[0] == pytest.approx(level_dbfs(x[None])[0] + gain_db)
+    np.testing.assert_allclose(spectral_shape(gain * x, RATE), spectral_shape(x, RATE), rtol=1e-6)
+    noisy = x + 0.01 * np.random.default_rng(0).standard_normal(x.size)
+    assert gap_to_pulse_db(gain * noisy, RATE, PULSES[:2]) == pytest.approx(
+        gap_to_pulse_db(noisy, RATE, PULSES[:2]), abs=1e-6
+    )
