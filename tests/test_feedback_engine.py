@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentroom.audio import load_audio
-from latentroom.errors import ConfigError, OutputExistsError
+from latentroom.audio import Audio, load_audio
+from latentroom.errors import ConfigError, InvalidAudioError, OutputExistsError
 from latentroom.feedback import (
+    Backend,
     LoopSettings,
     default_schedule,
     get_backend,
@@ -214,3 +215,23 @@ def test_demo_runs_the_protocol(tmp_path: Path, room: str) -> None:
     manifest = read_manifest(tmp_path / "demo")
     assert manifest["n_passes"] == 5 and manifest["complete"]
     assert manifest["input"]["config"]["seconds"] == 10.0
+
+
+class _Broken(Backend):
+    """A backend whose second pass returns NaN (a real failure mode of diverging models)."""
+
+    name = "broken"
+    honoured = frozenset({"strength"})
+
+    def process(self, audio: Audio, params: dict, *, seed: int) -> Audio:
+        value = np.nan if params["strength"] < 0.5 else 0.5
+        return audio.with_samples(np.full_like(audio.samples, value))
+
+
+def test_a_backend_producing_nan_stops_the_run_at_that_pass(tmp_path: Path) -> None:
+    settings = LoopSettings(default_schedule().with_passes(3), "broken")
+    with pytest.raises(InvalidAudioError, match=r"pass 2: \d+ samples are NaN or Inf"):
+        start_run(tmp_path / "run", seed_input(SHORT_SEED), settings, backend=_Broken())
+    manifest = read_manifest(tmp_path / "run")
+    assert [p["index"] for p in manifest["passes"]] == [0, 1]
+    assert not (tmp_path / "run" / "iter_02.wav").exists()

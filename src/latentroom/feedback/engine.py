@@ -237,6 +237,7 @@ def _continue(
     progress: Progress | None,
 ) -> dict[str, Any]:
     """Run every pass not yet recorded, then write metrics, report and figures."""
+    from latentroom.audio.checks import check_audio
     from latentroom.audio.io import load_audio
     from latentroom.feedback.report import write_outputs
 
@@ -260,7 +261,7 @@ def _continue(
         audio = load_audio(run_dir / mf.iter_name(index - 1))
         params = schedule.params_at(index)
         seed = manifest["pass_seeds"][index - 1]
-        output = backend.process(audio, params, seed=seed)
+        output = check_audio(backend.process(audio, params, seed=seed), source=f"pass {index}")
         extra = {"seed": seed, "params": params, "used": backend.used_params(params)}
         _record_pass(run_dir, manifest, state, output, pulses, extra, index, started)
         if progress is not None:
