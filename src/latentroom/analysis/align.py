@@ -7,6 +7,7 @@ per-dim standardisation or by whitened PCA to ``K`` dims. Normalisers are fit on
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,19 @@ def common_rate(rates: Sequence[float], rate: str | float = "lowest") -> float:
             "latents can only be pooled down, so pick a rate at or below it"
         )
     return target
+
+
+def parse_rate(text: str) -> str | float:
+    """``"lowest"`` or a positive number of Hz (``--rate``)."""
+    if text.strip() == "lowest":
+        return "lowest"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"--rate must be 'lowest' or a positive number of Hz; got {text!r}")
+    return value
 
 
 def pool_to_rate(x: np.ndarray, frame_rate: float, target_rate: float) -> np.ndarray:

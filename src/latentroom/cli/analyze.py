@@ -121,6 +121,68 @@ def predict(
     typer.echo(f"wrote {output}")
 
 
+@analyze_app.command("compare")
+def compare(
+    audio_dir: Annotated[Path, typer.Argument(help="Folder of audio files (or one file).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Comparison folder.")],
+    codecs: Annotated[
+        str, typer.Option(help="Comma-separated codec names.")
+    ] = "builtin,mimi,encodec-24k,dac-24k,acestep-vae",
+    random_init: Annotated[
+        bool, typer.Option("--random-init", help="Random weights: architecture-only rows.")
+    ] = False,
+    rate: Annotated[str, typer.Option(help="Common frame rate: 'lowest' or Hz.")] = "lowest",
+    normalise: Annotated[
+        str, typer.Option(help="none, standardise or pca-whiten:K.")
+    ] = "standardise",
+    horizons: Annotated[str, typer.Option(help="Phase 1 horizons (frames).")] = "1,2,4,8",
+    keys: Annotated[str, typer.Option(help="Phase 0 keys.")] = "mean-vq64,pca8-vq256",
+    predictors: Annotated[
+        str, typer.Option(help="Phase 1 predictors.")
+    ] = "marginal_diag,marginal_full,linear,mdn,sequence",
+    context: ContextOpt = 8,
+    max_epochs: Annotated[int, typer.Option(help="Training epochs for mdn/sequence.")] = 10,
+    min_cluster_size: Annotated[int, typer.Option(help="Smaller clusters are set aside.")] = 100,
+    native: Annotated[bool, typer.Option(help="Also analyse at native rates.")] = True,
+    decoder_aware: Annotated[bool, typer.Option(help="Decoder-sensitivity weighting.")] = True,
+    decoded_mel: Annotated[bool, typer.Option(help="Phase 1 on decoded log-mel.")] = True,
+    learned_key: Annotated[bool, typer.Option(help="Learned context key.")] = True,
+    group_regex: GroupOpt = None,
+    n_boot: BootOpt = 1000,
+    seed: SeedOpt = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Phase 2: encode the same audio with several codecs and compare their predictability.
+
+    Corpus stores go to OUTPUT/corpora (reused on a rerun); each variant gets an analysis folder
+    OUTPUT/<codec>/<variant>; the comparison is OUTPUT/comparison.{md,json} and two figures.
+    """
+    from latentroom.analysis.align import parse_rate
+    from latentroom.analysis.compare import CompareConfig, compare_codecs
+    from latentroom.analysis.compare_report import check_compare_outputs
+    from latentroom.progress import progress_bar
+
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(v.strip() for v in text.split(",") if v.strip())
+
+    config = CompareConfig(
+        codecs=names(codecs), random_init=random_init, rate=parse_rate(rate), normalise=normalise,
+        native=native, decoder_aware=decoder_aware, decoded_mel=decoded_mel,
+        learned_key=learned_key, context=context, horizons=_ints(horizons), keys=names(keys),
+        predictors=names(predictors), max_epochs=max_epochs, min_cluster_size=min_cluster_size,
+        group_regex=group_regex, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    check_compare_outputs(output, force=force)
+    with progress_bar(2 * len(config.codecs), "compare", enabled=not quiet) as advance:
+        result = compare_codecs(audio_dir, output, config, progress=advance)
+    for label, row in result["codecs"].items():
+        entry = row["variants"]["aligned"]["phase1"]
+        best = max(v[str(config.horizons[0])]["ig_nats_per_frame"] for v in entry.values())
+        typer.echo(f"{label}: best IG at k={config.horizons[0]} {best:.4f} nats/frame")
+    typer.echo(f"wrote {output / 'comparison.md'}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``analyze`` group to the app."""
     app.add_typer(analyze_app, name="analyze")

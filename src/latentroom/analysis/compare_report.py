@@ -1,0 +1,259 @@
+"""The outputs of ``analyze compare``: ``comparison.json``, ``comparison.md`` and two figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentroom import __version__
+from latentroom.fileio import check_outputs, write_text_atomic
+
+FORMAT_VERSION = 1
+FILES = (
+    "comparison.json",
+    "comparison.md",
+    "ig_vs_horizon_by_codec.png",
+    "variance_ratio_by_codec.png",
+)
+HEAD_PREDICTORS = ("linear", "sequence")  # drawn in the IG figure (solid, dashed)
+
+
+def check_compare_outputs(out_dir: Path, *, force: bool) -> None:
+    """Refuse, before any work, to overwrite an earlier comparison unless ``force``.
+
+    Corpus stores under ``OUT/corpora`` are not outputs: a rerun reuses them.
+    """
+    check_outputs([out_dir / name for name in FILES], force=force)
+
+
+def write_comparison(out_dir: Path, comparison: dict[str, Any]) -> dict[str, Any]:
+    """Write the JSON, the figures and the markdown report; return the JSON content."""
+    data = {"format_version": FORMAT_VERSION, "latentroom_version": __version__, **comparison}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "comparison.json", json.dumps(data, indent=1) + "\n")
+    plot_ig_by_codec(data, out_dir / "ig_vs_horizon_by_codec.png")
+    plot_variance_ratios_by_codec(data, out_dir / "variance_ratio_by_codec.png")
+    write_text_atomic(out_dir / "comparison.md", render_comparison(data))
+    return data
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def _with_ci(entry: dict[str, Any], name: str) -> str:
+    lo, hi = entry["ci95"][name]
+    return f"{_fmt(entry[name])} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _weights(row: dict[str, Any]) -> str:
+    return "random: architecture only" if row["architecture_only"] else "trained"
+
+
+def _rows(data: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(codec label, weights, variant, result) for every analysed variant, input audio last."""
+    rows = [
+        (label, _weights(row), variant, result)
+        for label, row in data["codecs"].items()
+        for variant, result in row["variants"].items()
+    ]
+    if data.get("input_mel"):
+        rows.append(("input audio", "-", "input-mel", data["input_mel"]))
+    return rows
+
+
+def _phase0_table(data: dict[str, Any]) -> list[str]:
+    keys = list(data["settings"]["keys"])
+    head = "| codec | weights | variant | D | Hz | frames train/eval | "
+    head += " | ".join(f"{k} VR (random)" for k in keys) + " | learned key VR | mean key VR |"
+    lines = [head, "|" + "---|" * (9 + len(keys) - 1)]
+    for label, weights, variant, result in _rows(data):
+        cells = [
+            f"{_with_ci(result['phase0'][k], 'variance_ratio')} "
+            f"({_fmt(result['phase0'][k]['random_baseline'])})"
+            for k in keys
+        ]
+        learned = result.get("learned_key") or {"keys": {}}
+        named = list(learned["keys"].items())
+        learned_cells = [_with_ci(entry, "variance_ratio") for _, entry in named] or ["-", "-"]
+        frames = result["n_frames"]
+        lines.append(
+            f"| {label} | {weights} | {variant} | {result['latent_dim']} | "
+            f"{result['frame_rate']:g} | {frames['train']}/{frames['eval']} | "
+            + " | ".join(cells + learned_cells)
+            + " |"
+        )
+    return lines
+
+
+def _phase1_table(data: dict[str, Any]) -> list[str]:
+    k = str(data["settings"]["horizons"][0])
+    lines = [
+        f"| codec | weights | variant | predictor | IG nats/frame (k={k}) | IG nats/dim "
+        "| IG bits/s | IG beyond marginal_full | R² |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, weights, variant, result in _rows(data):
+        for name, by_k in result["phase1"].items():
+            if name == "marginal_diag":
+                continue
+            e = by_k[k]
+            lines.append(
+                f"| {label} | {weights} | {variant} | {name} | {_with_ci(e, 'ig_nats_per_frame')} "
+                f"| {_fmt(e['ig_nats_per_dim'])} | {_fmt(e['ig_bits_per_second'])} | "
+                f"{_with_ci(e, 'ig_beyond_full_nats_per_frame')} | {_fmt(e['r2'])} |"
+            )
+    return lines
+
+
+def _decoder_table(data: dict[str, Any]) -> list[str]:
+    key, k = data["settings"]["keys"][0], str(data["settings"]["horizons"][0])
+    lines = [
+        f"| codec | weights | D | effective dims | dims kept | {key} VR raw | {key} VR weighted "
+        "| linear R² raw | linear R² weighted |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, row in data["codecs"].items():
+        if "sensitivity" not in row:
+            continue
+        raw, weighted = row["variants"]["aligned"], row["variants"]["decoder-weighted"]
+        r2 = [v["phase1"].get("linear", {}).get(k, {}).get("r2") for v in (raw, weighted)]
+        lines.append(
+            f"| {label} | {_weights(row)} | {row['latent_dim']} | "
+            f"{_fmt(row['sensitivity']['effective_dims'])} | {row['sensitivity']['n_kept']} | "
+            f"{_fmt(raw['phase0'][key]['variance_ratio'])} | "
+            f"{_fmt(weighted['phase0'][key]['variance_ratio'])} | {_fmt(r2[0])} | {_fmt(r2[1])} |"
+        )
+    return lines
+
+
+def render_comparison(data: dict[str, Any]) -> str:
+    """Markdown report of a comparison (the three tables and the figures)."""
+    settings = data["settings"]
+    random_note = (
+        "**All codecs have random weights: these rows measure the architecture only, not a "
+        "trained latent space.**"
+        if settings["random_init"]
+        else "Codecs use their trained weights."
+    )
+    lines = [
+        "# Cross-codec latent comparison",
+        "",
+        f"Audio: `{data['audio_dir']}` ({data['n_files']} files). Common frame rate "
+        f"{data['common_rate']:g} Hz (`--rate {settings['rate']}`), normalisation "
+        f"`{settings['normalise']}` fit on train items, context L = {settings['context']}, "
+        f"split seed {settings['seed']}. {random_note}",
+        "",
+        "Variants: `aligned` (pooled to the common rate, normalised), `native` (native rate), "
+        "`decoder-weighted` (aligned, each dim scaled by the square root of its decoder "
+        "sensitivity, no other normalisation), `decoded-mel` (log-mel of the decoded audio), "
+        "`input-mel` (log-mel of the input audio: what the sound itself holds). Intervals: 95 % "
+        "bootstrap over eval items.",
+        "",
+        "## Phase 0: variance ratio of Δx within context clusters (lag 1)",
+        "",
+        *_phase0_table(data),
+        "",
+        "## Phase 1: information gain over marginal_diag",
+        "",
+        *_phase1_table(data),
+        "",
+        "## Decoder-aware",
+        "",
+        *_decoder_table(data),
+        "",
+        "![IG vs horizon](ig_vs_horizon_by_codec.png)",
+        "",
+        "![variance ratios](variance_ratio_by_codec.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _figure(n_cols: int) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(5.0 * n_cols, 4.0), layout="constrained")
+
+
+def _series(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, result) of each codec's aligned variant, then the input audio."""
+    out = [(label, row["variants"]["aligned"]) for label, row in data["codecs"].items()]
+    if data.get("input_mel"):
+        out.append(("input audio (log-mel)", data["input_mel"]))
+    return out
+
+
+def plot_ig_by_codec(data: dict[str, Any], path: Path) -> Path:
+    """IG vs horizon per codec (aligned): nats/frame and nats/dim; linear solid, sequence dashed."""
+    from latentroom.plots import save_figure
+
+    figure = _figure(2)
+    axes = figure.subplots(1, 2)
+    for n, (label, result) in enumerate(_series(data)):
+        colour = f"C{n}"
+        for style, name in zip(("o-", "s--"), HEAD_PREDICTORS, strict=True):
+            by_k = result["phase1"].get(name)
+            if by_k is None:
+                continue
+            ks = sorted(by_k, key=int)
+            for ax, metric in zip(axes, ("ig_nats_per_frame", "ig_nats_per_dim"), strict=True):
+                values = [by_k[k][metric] for k in ks]
+                ax.plot([int(k) for k in ks], np.asarray(values, dtype=float), style,
+                        color=colour, label=f"{label} {name}")  # fmt: skip
+    for ax, unit in zip(axes, ("nats/frame", "nats/dim"), strict=True):
+        ax.axhline(0.0, color="black", lw=0.5)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"horizon k (frames at {data['common_rate']:g} Hz)")
+        ax.set_ylabel(f"IG over marginal_diag ({unit})")
+    axes[0].legend(fontsize="x-small")
+    return save_figure(figure, path)
+
+
+def plot_variance_ratios_by_codec(data: dict[str, Any], path: Path) -> Path:
+    """Variance ratio per key (bars with 95 % CI) side by side per codec; x: random baseline."""
+    from latentroom.plots import save_figure
+
+    figure = _figure(2)
+    ax = figure.add_subplot()
+    series = _series(data)
+    width = 0.8 / max(len(series), 1)
+    names: list[str] = []
+    for _, result in series:
+        for name in _bar_entries(result):
+            names += [] if name in names else [name]
+    for n, (label, result) in enumerate(series):
+        entries = _bar_entries(result)
+        x = np.arange(len(names)) + (n - (len(series) - 1) / 2) * width
+        ratio = np.array([_get(entries, k, "variance_ratio") for k in names], dtype=float)
+        ci = np.array([_get(entries, k, "ci95") for k in names], dtype=float)
+        ax.bar(x, ratio, width, yerr=np.abs(ci.T - ratio), capsize=2, label=label, color=f"C{n}")
+        base = [_get(entries, k, "random_baseline") for k in names]
+        ax.plot(x, np.asarray(base, dtype=float), "kx", ms=4)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.axhline(1.0, color="black", lw=0.5)
+    ax.set_ylabel("within-cluster variance ratio (eval; x = random baseline)")
+    ax.legend(fontsize="x-small")
+    return save_figure(figure, path)
+
+
+def _bar_entries(result: dict[str, Any]) -> dict[str, Any]:
+    """Phase 0 keys plus the learned key of one variant."""
+    entries = dict(result["phase0"])
+    learned = (result.get("learned_key") or {"keys": {}})["keys"]
+    entries.update({k: v for k, v in learned.items() if k.startswith("learned")})
+    return entries
+
+
+def _get(entries: dict[str, Any], key: str, field: str) -> Any:
+    """``entries[key][field]`` (the CI for "ci95"), NaN when the variant lacks that key."""
+    if key not in entries:
+        return [math.nan, math.nan] if field == "ci95" else math.nan
+    value = entries[key][field]
+    return value["variance_ratio"] if field == "ci95" else value
