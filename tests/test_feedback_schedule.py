@@ -173,3 +173,16 @@ def test_ramp_example_parses() -> None:
     assert schedule.params_at(1)["strength"] == pytest.approx(0.6)
     assert schedule.params_at(10)["strength"] == pytest.approx(0.3)
     assert schedule.params_at(20) == pytest.approx({"strength": 0.1, "gain": 1.1})
+
+
+def test_default_and_override_ramps_span_the_whole_run() -> None:
+    schedule = parse_schedule(
+        "passes = 5\n[defaults]\ngain = { ramp = [1.0, 2.0] }\n[[stage]]\nstart = 3\nstrength = 0.5"
+    )
+    assert [schedule.params_at(i)["gain"] for i in range(1, 6)] == pytest.approx(
+        [1.0, 1.25, 1.5, 1.75, 2.0]
+    )
+    ramped = default_schedule().with_overrides(["strength={ramp=[0.6, 0.2]}"])
+    assert [ramped.params_at(i)["strength"] for i in range(1, 6)] == pytest.approx(
+        [0.6, 0.5, 0.4, 0.3, 0.2]
+    )

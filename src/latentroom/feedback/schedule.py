@@ -127,27 +127,31 @@ class Schedule:
         1. find the stage covering the pass: the last one starting at or before it;
         2. its span runs to the pass before the next stage (or to the last pass);
         3. each param comes from the overrides, the stage or the defaults, in that order;
-        4. a ramp is evaluated at the pass's fraction of the span (0 at its first pass).
+        4. a ramp is evaluated at the pass's fraction of its source's span (0 at the span's
+           first pass, 1 at its last): the stage's span for stage values, the whole run
+           (1..passes) for defaults and overrides.
         """
         if not 1 <= index <= self.passes:
             raise ConfigError(f"pass index {index} is outside 1..{self.passes}")
         stage, first, last = self._stage_at(index)
-        merged = {**self.defaults, **(stage.values if stage else {}), **self.overrides}
-        fraction = (index - first) / (last - first) if last > first else 0.0
+        run_fraction = _fraction(index, 1, self.passes)
+        sources = [
+            (self.defaults, run_fraction),
+            (stage.values if stage else {}, _fraction(index, first, last)),
+            (self.overrides, run_fraction),
+        ]
         params: dict[str, float | str] = {}
-        for name in PARAMS:  # fixed order, so manifests and CSV columns are stable
-            if name in merged:
-                value = merged[name]
+        for values, fraction in sources:  # later sources win
+            for name, value in values.items():
                 params[name] = value.at(fraction) if isinstance(value, Ramp) else value
-                if name == "steps":
-                    params[name] = round(float(params[name]))
-        return params
+        if "steps" in params:
+            params["steps"] = round(float(params["steps"]))
+        return {name: params[name] for name in PARAMS if name in params}  # a stable order
 
     def _stage_at(self, index: int) -> tuple[Stage | None, int, int]:
         covering = [s for s in self.stages if s.start <= index]
         if not covering:
-            first_start = self.stages[0].start if self.stages else self.passes + 1
-            return None, 1, min(first_start - 1, self.passes)
+            return None, 1, self.passes
         stage = covering[-1]
         later = [s.start for s in self.stages if s.start > index]
         return stage, stage.start, min(later[0] - 1 if later else self.passes, self.passes)
@@ -182,6 +186,11 @@ class Schedule:
             "stage": [{"start": s.start, **_values_to_dict(s.values)} for s in self.stages],
             "overrides": _values_to_dict(self.overrides),
         }
+
+
+def _fraction(index: int, first: int, last: int) -> float:
+    """Where pass ``index`` lies in ``first..last``: 0 at ``first``, 1 at ``last``."""
+    return (index - first) / (last - first) if last > first else 0.0
 
 
 def default_schedule() -> Schedule:
