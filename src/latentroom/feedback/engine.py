@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentroom import __version__
-from latentroom.errors import BackendUnavailableError, CheckpointError, ConfigError
+from latentroom.errors import ConfigError, LatentroomError
 from latentroom.feedback import manifest as mf
 from latentroom.feedback.backends.base import Backend, get_backend
 from latentroom.feedback.metrics import audio_metrics, latent_drift, latent_scale
@@ -320,7 +320,7 @@ def _latent_state(manifest: dict[str, Any], backend: Backend) -> _LatentState:
 
         try:
             codec = get_codec("builtin")
-        except (BackendUnavailableError, CheckpointError) as err:
+        except LatentroomError as err:  # missing weights, unavailable backend, bad config
             message = f"latent drift not measured: the builtin codec cannot load ({err})"
             if message not in manifest["warnings"]:
                 manifest["warnings"].append(message)
