@@ -75,9 +75,13 @@ def test_parse_normalise_refuses(text: str, message: str) -> None:
         parse_normalise(text)
 
 
-def test_whitening_more_dims_than_latents_is_refused() -> None:
-    with pytest.raises(ConfigError, match="keeps 5 dims but the latents have only 3"):
-        fit_normaliser([np.random.default_rng(0).standard_normal((50, 3))], "pca-whiten:5")
+def test_pca_keeps_at_most_the_latent_dims_and_plain_pca_keeps_distances() -> None:
+    train = [np.random.default_rng(0).standard_normal((50, 3)) * [1.0, 2.0, 3.0]]
+    assert fit_normaliser(train, "pca-whiten:5").output_dim == 3
+    rotated = fit_normaliser(train, "pca:3").apply(train[0])
+    centred = train[0] - train[0].mean(axis=0)
+    np.testing.assert_allclose(np.linalg.norm(rotated, axis=1), np.linalg.norm(centred, axis=1),
+                               rtol=1e-5)  # fmt: skip
 
 
 def test_sensitivity_matches_the_exact_jacobian_column_norms() -> None:

@@ -2,7 +2,9 @@
 
 Frame rates are matched by area-averaging (a box filter of one target period, which is plain
 mean-pooling of ``r`` frames when the ratio ``r`` is an integer); dims are made comparable by
-per-dim standardisation or by whitened PCA to ``K`` dims. Normalisers are fit on train items only.
+per-dim standardisation or by whitened PCA to (at most) ``K`` dims; plain ``pca:K`` only rotates
+onto the top ``K`` axes, keeping Euclidean distances (for latents that are already weighted).
+Normalisers are fit on train items only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from latentroom.errors import ConfigError
 
 RATE_TOLERANCE = 1e-6  # relative: rates this close count as equal (no resampling)
-_PCA_RE = re.compile(r"^pca-whiten:(\d+)$")
+_PCA_RE = re.compile(r"^(pca-whiten|pca):(\d+)$")
 
 
 def common_rate(rates: Sequence[float], rate: str | float = "lowest") -> float:
@@ -101,10 +103,10 @@ class Normaliser:
     Attributes
     ----------
     kind : str
-        "none", "standardise" or "pca-whiten:K".
+        "none", "standardise", "pca-whiten:K" or "pca:K".
     mean : np.ndarray [shape=(D,)]
     matrix : np.ndarray [shape=(D, D_out)]
-        Diagonal scaling (standardise) or whitened principal axes (PCA).
+        Diagonal scaling (standardise), whitened (pca-whiten) or plain (pca) principal axes.
     explained : float
         Share of the train frame variance the kept dims carry (1 unless PCA drops dims).
     """
@@ -124,16 +126,16 @@ class Normaliser:
 
 
 def parse_normalise(text: str) -> tuple[str, int | None]:
-    """Parse ``"none"``, ``"standardise"`` or ``"pca-whiten:K"`` into ``(kind, K)``."""
+    """Parse ``"none"``, ``"standardise"``, ``"pca-whiten:K"`` or ``"pca:K"`` into ``(kind, K)``."""
     text = text.strip()
     if text in ("none", "standardise"):
         return text, None
     match = _PCA_RE.match(text)
-    if match is None or int(match.group(1)) < 1:
+    if match is None or int(match.group(2)) < 1:
         raise ConfigError(
             f"unknown normalisation {text!r}; use none, standardise or pca-whiten:K (K >= 1)"
         )
-    return "pca-whiten", int(match.group(1))
+    return match.group(1), int(match.group(2))
 
 
 def fit_normaliser(arrays: Sequence[np.ndarray], kind: str) -> Normaliser:
@@ -144,7 +146,7 @@ def fit_normaliser(arrays: Sequence[np.ndarray], kind: str) -> Normaliser:
     arrays : sequence of np.ndarray [shape=(T_i, D)]
         The train items.
     kind : str
-        "none", "standardise" or "pca-whiten:K" (K at most D).
+        "none", "standardise", "pca-whiten:K" or "pca:K"; PCA keeps ``min(K, D)`` dims.
     """
     name, n_keep = parse_normalise(kind)
     dim = int(arrays[0].shape[1])
@@ -162,10 +164,10 @@ def fit_normaliser(arrays: Sequence[np.ndarray], kind: str) -> Normaliser:
         scale = np.sqrt(np.maximum(np.diag(cov), 1e-12))
         return Normaliser(kind, mean, np.diag(1.0 / scale))
     assert n_keep is not None
-    if n_keep > dim:
-        raise ConfigError(f"{kind} keeps {n_keep} dims but the latents have only {dim}")
+    n_keep = min(n_keep, dim)
     values, vectors = np.linalg.eigh(cov)
     values, vectors = values[::-1], vectors[:, ::-1]
     kept = np.maximum(values[:n_keep], 1e-12)
     explained = float(kept.sum() / max(values.clip(0).sum(), 1e-300))
-    return Normaliser(kind, mean, vectors[:, :n_keep] / np.sqrt(kept), explained)
+    axes = vectors[:, :n_keep] / np.sqrt(kept) if name == "pca-whiten" else vectors[:, :n_keep]
+    return Normaliser(kind, mean, axes, explained)

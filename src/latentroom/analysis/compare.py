@@ -48,7 +48,7 @@ class CompareConfig:
     codecs: tuple[str, ...] = DEFAULT_CODECS  # registry names, analysed in this order
     random_init: bool = False  # random weights: rows are "architecture only"
     rate: str | float = "lowest"  # common frame rate: "lowest" native rate or Hz
-    normalise: str = "standardise"  # none | standardise | pca-whiten:K (fit on train items)
+    normalise: str = "standardise"  # none | standardise | pca-whiten:K (<= K dims; train fit)
     native: bool = True  # also analyse each codec at its native rate
     decoder_aware: bool = True  # sensitivity-weighted latents (random decoder probes)
     decoded_mel: bool = True  # Phase 1 on log-mel of the decoded audio (+ the input audio)
@@ -62,7 +62,7 @@ class CompareConfig:
     min_cluster_size: int = 100  # Phase 0 and learned key
     probe_seconds: float = 8.0  # latent time probed for decoder sensitivity
     n_probes: int = 4  # random output probes per decoder segment
-    group_regex: str | None = None  # group-disjoint split (e.g. speaker ids)
+    group_regex: str | None = None  # on audio paths: group-disjoint split (e.g. speaker ids)
     n_boot: int = 1000  # bootstrap resamples for the 95 % intervals
     seed: int = 0  # split, fits, probes, bootstrap
 
@@ -86,7 +86,7 @@ class CompareConfig:
         """Phase 0 settings (lag 1 only: the comparison's headline)."""
         return ClusterConfig(
             context=self.context, keys=self.keys, lags=(1,), min_cluster_size=self.min_cluster_size,
-            n_boot=self.n_boot, group_regex=self.group_regex, seed=self.seed,
+            n_boot=self.n_boot, group_regex=self.split_regex, seed=self.seed,
         )  # fmt: skip
 
     def predict_config(self, predictors: Sequence[str] | None = None) -> PredictConfig:
@@ -95,8 +95,13 @@ class CompareConfig:
             context=self.context, horizons=self.horizons,
             predictors=tuple(predictors if predictors is not None else self.predictors),
             rollout_steps=self.rollout_steps, max_epochs=self.max_epochs, n_boot=self.n_boot,
-            group_regex=self.group_regex, seed=self.seed,
+            group_regex=self.split_regex, seed=self.seed,
         )  # fmt: skip
+
+    @property
+    def split_regex(self) -> str | None:
+        """Regex for the analysis split: encoding already put each path's label in "group"."""
+        return r"^(.+)$" if self.group_regex else None
 
     @property
     def min_length(self) -> int:
@@ -135,14 +140,14 @@ def analyse_variant(
         )
     raw_source = ArraySource(arrays, variant.frame_rate, metas)
     split = prepare(
-        raw_source, min_length=config.min_length, group_regex=config.group_regex, seed=config.seed
+        raw_source, min_length=config.min_length, group_regex=config.split_regex, seed=config.seed
     ).split
     normaliser = fit_normaliser([arrays[i] for i in split.train], variant.normalise)
     source = ArraySource([normaliser.apply(x) for x in arrays], variant.frame_rate, metas)
     phase0, info0, _ = run_phase0(source, config.cluster_config())
     predict_config = config.predict_config(variant.predictors)
     prepared = prepare(
-        source, min_length=config.min_length, group_regex=config.group_regex, seed=config.seed
+        source, min_length=config.min_length, group_regex=config.split_regex, seed=config.seed
     )
     fitted = fit_predictors(prepared, predict_config)
     phase1, info1 = summarise_phase1(
@@ -227,7 +232,9 @@ def codec_variants(
         facts["sensitivity"] = {**sensitivity.to_dict(), "n_kept": int(kept.sum())}
         facts["sensitivity_seconds"] = time.perf_counter() - started
         linear = tuple(p for p in config.predictors if p in ("marginal_diag", "linear"))
-        variants.append(Variant("decoder-weighted", weighted, rate, "none", linear, extra))
+        _, n_pca = parse_normalise(config.normalise)
+        rotate = f"pca:{n_pca}" if n_pca else "none"  # whitening would undo the weights
+        variants.append(Variant("decoder-weighted", weighted, rate, rotate, linear, extra))
     if config.decoded_mel:
         started = time.perf_counter()
         mel = decoded_features(codec, corpus, rate, seed=config.seed)
