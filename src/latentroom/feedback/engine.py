@@ -246,9 +246,7 @@ def _continue(
     pulses = np.asarray(manifest["input"]["pulse_times"], dtype=np.float64)
     if not manifest["passes"]:
         assert loop_input is not None  # resume_run rebuilds it when pass 0 is missing
-        _record_pass(
-            run_dir, manifest, state, loop_input.audio, pulses, {}, None, time.perf_counter()
-        )
+        _record_pass(run_dir, manifest, state, loop_input.audio, pulses, {}, 0, time.perf_counter())
     else:
         state.first = state.encode(load_audio(run_dir / mf.iter_name(0)))
         last = len(manifest["passes"]) - 1
@@ -279,13 +277,12 @@ def _record_pass(
     audio: Audio,
     pulses: np.ndarray,
     extra: dict[str, Any],
-    index: int | None,
+    number: int,
     started: float,
 ) -> None:
-    """Write pass ``index``'s audio (None: pass 0), measure it, update the manifest."""
+    """Write pass ``number``'s audio (0: the input), measure it, update the manifest."""
     from latentroom.audio.io import save_audio
 
-    number = 0 if index is None else index
     path = save_audio(run_dir / mf.iter_name(number), audio)
     latents = state.encode(audio)
     if number == 0:
