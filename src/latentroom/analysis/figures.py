@@ -56,6 +56,8 @@ def plot_ig_vs_horizon(phase1: dict[str, Any], frame_rate: float, path: Path) ->
         ax.fill_between([int(k) for k in ks], ci[:, 0], ci[:, 1], alpha=0.2)
     ax.axhline(0.0, color="black", lw=0.5)
     ax.set_xscale("log", base=2)
+    horizons = sorted({int(k) for by_k in phase1.values() for k in by_k})
+    ax.set_xticks(horizons, [str(k) for k in horizons])
     ax.set_xlabel(f"horizon k (frames at {frame_rate:g} Hz)")
     ax.set_ylabel("IG over marginal_diag (nats/frame)")
     ax.legend(fontsize="small")

@@ -144,10 +144,15 @@ class MixtureDensityPredictor:
 
         The steps make velocity dynamics easy to learn even when positions wander.
         """
-        frames = (context - self.x_mean_) / self.x_scale_
-        steps = (np.diff(context, axis=1) - self.step_mean_) / self.step_scale_
-        steps = np.concatenate([np.zeros_like(steps[:, :1]), steps], axis=1)
-        return torch.from_numpy(np.concatenate([frames, steps], axis=2).astype(np.float32))
+        out = np.empty((*context.shape[:2], 2 * context.shape[2]), dtype=np.float32)
+        n_dims = context.shape[2]
+        out[:, :, :n_dims] = (context - self.x_mean_.astype(np.float32)) / self.x_scale_.astype(
+            np.float32
+        )
+        out[:, 0, n_dims:] = 0.0
+        steps = np.diff(context, axis=1) - self.step_mean_.astype(np.float32)
+        out[:, 1:, n_dims:] = steps / self.step_scale_.astype(np.float32)
+        return torch.from_numpy(out)
 
     def _targets(self, targets: np.ndarray) -> torch.Tensor:
         rows = [k - 1 for k in self.horizons]
@@ -240,9 +245,15 @@ class MixtureDensityPredictor:
         """One ``DiagMixture`` per horizon, in the original (unstandardised) units."""
         with torch.no_grad():
             raws = self.network_(self._inputs(context))
-        out: list[Predictive] = []
-        for h, raw in enumerate(raws):
-            log_w, loc, log_scale = (t.double().numpy() for t in self._split(raw))
-            scale = self.y_scale_[h]
-            out.append(DiagMixture(log_w, loc * scale + self.y_mean_[h], log_scale + np.log(scale)))
-        return out
+        return [self._mixture(raw, h) for h, raw in enumerate(raws)]
+
+    def predict_one(self, context: np.ndarray, head: int) -> DiagMixture:
+        """The distribution for horizon ``self.horizons[head]`` only (rollouts)."""
+        with torch.no_grad():
+            raw = self.network_.heads[head](self.network_.embed(self._inputs(context)))
+        return self._mixture(raw, head)
+
+    def _mixture(self, raw: torch.Tensor, head: int) -> DiagMixture:
+        log_w, loc, log_scale = (t.double().numpy() for t in self._split(raw))
+        scale = self.y_scale_[head]
+        return DiagMixture(log_w, loc * scale + self.y_mean_[head], log_scale + np.log(scale))

@@ -236,11 +236,16 @@ class LinearGaussian:
 
     def predict(self, context: np.ndarray) -> list[Predictive]:
         """One ``SharedGaussian`` per horizon: the ridge mean and the train residual covariance."""
-        f = context.reshape(context.shape[0], -1).astype(np.float64)
-        return [
-            SharedGaussian(f @ self.coef_[h] + self.intercept_[h], self.chol_[h])
-            for h in range(len(self.horizons))
-        ]
+        return [self.predict_one(context, h) for h in range(len(self.horizons))]
+
+    def predict_one(self, context: np.ndarray, head: int) -> SharedGaussian:
+        """The distribution for horizon ``self.horizons[head]`` only (rollouts).
+
+        The mean is computed in float32 (the context's precision); the intercept is added after.
+        """
+        f = context.reshape(context.shape[0], -1)
+        loc = f @ self.coef_[head].astype(np.float32) + self.intercept_[head]
+        return SharedGaussian(loc, self.chol_[head])
 
 
 def _val_errors(w: np.ndarray, mu_f: np.ndarray, mu_y: np.ndarray, val: _Moments) -> np.ndarray:

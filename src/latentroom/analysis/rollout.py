@@ -10,9 +10,9 @@ from latentroom.analysis.distributions import Predictive
 
 
 class ContextPredictor(Protocol):
-    """Anything with ``predict(context (B, L, D)) -> list of per-horizon distributions``."""
+    """Anything with ``predict_one(context (B, L, D), head) -> distribution of that horizon``."""
 
-    def predict(self, context: np.ndarray) -> list[Predictive]: ...
+    def predict_one(self, context: np.ndarray, head: int) -> Predictive: ...
 
 
 def rollout_nll(
@@ -47,9 +47,9 @@ def rollout_nll(
     teacher = np.zeros((steps, context.shape[0]))
     free = np.zeros_like(teacher)
     for r in range(steps):
-        teacher[r] = predictor.predict(true_frames[:, r : r + n_ctx])[head].nll(targets[r])
+        teacher[r] = predictor.predict_one(true_frames[:, r : r + n_ctx], head).nll(targets[r])
         free_ctx = np.stack(free_frames[r : r + n_ctx], axis=1)
-        dist = predictor.predict(free_ctx)[head]
+        dist = predictor.predict_one(free_ctx, head)
         free[r] = dist.nll(targets[r])
         free_frames.append(free_frames[-1] + dist.mean())
     return teacher, free
