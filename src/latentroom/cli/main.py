@@ -22,9 +22,11 @@ COMMAND_MODULES: list[str] = [
     "latentroom.cli.codec_eval",
     "latentroom.cli.codecs",
     "latentroom.cli.compose",
+    "latentroom.cli.export",
     "latentroom.cli.latents",
     "latentroom.cli.loop",
     "latentroom.cli.seed",
+    "latentroom.cli.train",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,60 @@
+"""``latentroom train``: train latentroom's own models (``train codec``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+train_app = typer.Typer(help="Train latentroom's own models.", no_args_is_help=True)
+
+
+@train_app.command("codec")
+def codec(
+    data: Annotated[Path, typer.Option(help="Folder of audio files (searched recursively).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write.")],
+    steps: Annotated[int | None, typer.Option(help="Total optimiser steps.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Segments per step.")] = None,
+    segment_seconds: Annotated[
+        float | None, typer.Option(help="Seconds per training segment.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seeds weights, batches and noise.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/train_state.pt.")] = False,
+    config: Annotated[
+        Path | None, typer.Option(help="JSON training config (keys of TrainConfig).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run in OUTPUT.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train the built-in codec on a folder of audio; write OUTPUT/model.safetensors + model.json.
+
+    Load the result with get_codec("builtin", checkpoint=OUTPUT). Ctrl-C saves a checkpoint;
+    --resume continues exactly where the run stopped.
+    """
+    from latentroom.fileio import check_outputs
+    from latentroom.progress import progress_bar
+    from latentroom.train.config import TrainConfig
+    from latentroom.train.loop import output_files, resume_config, train_codec
+
+    overrides = {"steps": steps, "batch_size": batch_size, "segment_seconds": segment_seconds}
+    overrides["seed"] = seed
+    if resume and config is None:
+        base = resume_config(output)
+    else:
+        base = TrainConfig.from_file(config) if config is not None else TrainConfig()
+    train_config = base.replace(**overrides)
+    if not resume:
+        check_outputs(output_files(output), force=force)
+    with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:
+        result = train_codec(data, output, train_config, resume=resume, progress=advance)
+    typer.echo(
+        f"{result.steps} steps, train loss {result.train_loss:.4f}, "
+        f"validation loss {result.val_loss:.4f}, {result.seconds:.0f} s"
+    )
+    typer.echo(f"wrote {output / 'model.safetensors'} and {output / 'model.json'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` group to the app."""
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,278 @@
+"""The built-in codec's networks: an STFT-front-end VAE encoder and an iSTFT-head decoder.
+
+The whole model works at frame rates, never per sample: the encoder reads log-magnitude STFT
+frames (hop ``frame_hop``), mixes them with ConvNeXt-style blocks, and strides down to the
+latent rate; the decoder upsamples latents back to ``frame_hop`` and predicts a log-magnitude
+and a phase per bin that ``torch.istft`` turns into a waveform (the Vocos idea; our own code).
+Everything here is TorchScript-scriptable for the nn~ export.
+"""
+
+# No ``from __future__ import annotations`` here: TorchScript cannot resolve the string class
+# annotations it would create for the buffers (``window: torch.Tensor``).
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from latentroom.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BuiltinConfig:
+    """Hyperparameters of the built-in VAE; stored in every checkpoint to rebuild it."""
+
+    sample_rate: int = 48_000  # Hz; the rate of the Koenig seed and ACE-Step
+    hop_length: int = 1024  # samples per latent frame (power of two): 46.875 Hz at 48 kHz
+    latent_dim: int = 16  # latent dims D
+    frame_hop: int = 512  # internal STFT hop of the encoder input and the decoder iSTFT
+    n_fft: int = 1024  # long encoder STFT and decoder iSTFT size (multiple of frame_hop)
+    n_fft_short: int = 512  # short encoder STFT, sharper in time (multiple of frame_hop)
+    channels: int = 192  # width of every hidden layer
+    kernel_size: int = 7  # depthwise kernel of the ConvNeXt blocks
+    mlp_ratio: int = 3  # pointwise expansion inside a block
+    n_encoder_frame_blocks: int = 0  # blocks at the STFT frame rate before striding down
+    n_encoder_latent_blocks: int = 2  # blocks at the latent rate before mu/logvar
+    n_decoder_latent_blocks: int = 4  # blocks at the latent rate after the input conv
+    n_decoder_frame_blocks: int = 1  # blocks at the STFT frame rate before the iSTFT head
+
+    def __post_init__(self) -> None:
+        positive = [f.name for f in fields(self) if not f.name.startswith("n_")]
+        positive += ["n_fft", "n_fft_short"]
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"builtin config: {name} must be a positive int; got {value!r}")
+        for name in [
+            f.name for f in fields(self) if f.name.startswith("n_") and "fft" not in f.name
+        ]:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"builtin config: kernel_size must be odd (same padding); got {self.kernel_size}"
+            )
+        self._check_rates()
+
+    def _check_rates(self) -> None:
+        if self.hop_length & (self.hop_length - 1):
+            raise ConfigError(
+                f"builtin config: hop_length must be a power of two; got {self.hop_length} "
+                "(try 1024 or 2048)"
+            )
+        if self.hop_length % self.frame_hop:
+            raise ConfigError(
+                f"builtin config: hop_length {self.hop_length} must be a multiple of frame_hop "
+                f"{self.frame_hop}"
+            )
+        for name in ("n_fft", "n_fft_short"):
+            value = getattr(self, name)
+            if value % self.frame_hop:
+                raise ConfigError(
+                    f"builtin config: {name} must be a multiple of frame_hop {self.frame_hop}; "
+                    f"got {value}"
+                )
+        if not 1_000 <= self.sample_rate <= 384_000:
+            raise ConfigError(
+                f"builtin config: sample_rate {self.sample_rate} is outside 1000..384000 Hz"
+            )
+
+    @property
+    def upsample(self) -> int:
+        """STFT frames per latent frame, ``hop_length // frame_hop``."""
+        return self.hop_length // self.frame_hop
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BuiltinConfig":
+        """Build from a dict, refusing keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"builtin config: unknown keys {unknown}; allowed keys are {sorted(known)}"
+            )
+        return cls(**data)
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise conv, layer norm, pointwise MLP, scaled residual (as in ConvNeXt and Vocos)."""
+
+    def __init__(self, channels: int, kernel_size: int, mlp_ratio: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv1d(
+            channels, channels, kernel_size, padding=kernel_size // 2, groups=channels
+        )
+        self.norm = nn.LayerNorm(channels)
+        self.expand = nn.Linear(channels, channels * mlp_ratio)
+        self.project = nn.Linear(channels * mlp_ratio, channels)
+        self.scale = nn.Parameter(torch.full((channels,), 0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` [shape=(B, channels, T)] to the same shape."""
+        h = self.depthwise(x).transpose(1, 2)
+        h = self.project(torch.nn.functional.gelu(self.expand(self.norm(h))))
+        return x + (self.scale * h).transpose(1, 2)
+
+
+def _blocks(config: BuiltinConfig, n_blocks: int) -> nn.Sequential:
+    return nn.Sequential(
+        *[
+            ConvNeXtBlock(config.channels, config.kernel_size, config.mlp_ratio)
+            for _ in range(n_blocks)
+        ]
+    )
+
+
+class Encoder(nn.Module):
+    """Waveform [shape=(B, 1, N)] -> posterior ``mu, logvar`` [shape=(B, D, ceil(N / hop))]."""
+
+    window: torch.Tensor
+    window_short: torch.Tensor
+
+    def __init__(self, config: BuiltinConfig) -> None:
+        super().__init__()
+        self.hop_length = config.hop_length
+        self.frame_hop = config.frame_hop
+        self.n_fft = config.n_fft
+        self.n_fft_short = config.n_fft_short
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.register_buffer(
+            "window_short", torch.hann_window(config.n_fft_short), persistent=False
+        )
+        self.project = nn.Linear(config.n_fft // 2 + 1, config.channels)
+        self.project_short = nn.Linear(config.n_fft_short // 2 + 1, config.channels)
+        self.frame_blocks = _blocks(config, config.n_encoder_frame_blocks)
+        self.down = nn.Conv1d(
+            config.channels, config.channels, config.upsample, stride=config.upsample
+        )
+        self.latent_blocks = _blocks(config, config.n_encoder_latent_blocks)
+        self.norm = nn.GroupNorm(1, config.channels)
+        self.head = nn.Conv1d(config.channels, 2 * config.latent_dim, 3, padding=1)
+
+    def _log_magnitude(self, x: torch.Tensor, n_fft: int, window: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(x, n_fft, self.frame_hop, window=window, center=True, return_complex=True)
+        # Frames first for the linear projection; the last centred frame starts the next hop.
+        return 0.2 * torch.log(spec.abs() + 1e-5)[..., :-1].transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(mu, logvar)``, each [shape=(B, D, T)] with ``T = ceil(N / hop_length)``."""
+        pad = (-x.shape[-1]) % self.hop_length
+        flat = torch.nn.functional.pad(x, (0, pad)).reshape(x.shape[0], -1)
+        h = self.project(self._log_magnitude(flat, self.n_fft, self.window))
+        h = h + self.project_short(self._log_magnitude(flat, self.n_fft_short, self.window_short))
+        h = h.transpose(1, 2)
+        h = self.frame_blocks(h)
+        h = self.latent_blocks(self.down(h))
+        mu, logvar = self.head(self.norm(h)).chunk(2, dim=1)
+        return mu, logvar.clamp(-12.0, 6.0)
+
+
+class Decoder(nn.Module):
+    """Latents [shape=(B, D, T)] -> waveform [shape=(B, 1, T * hop)] through an iSTFT head."""
+
+    window: torch.Tensor
+
+    def __init__(self, config: BuiltinConfig) -> None:
+        super().__init__()
+        self.frame_hop = config.frame_hop
+        self.n_fft = config.n_fft
+        self.hop_length = config.hop_length
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.input = nn.Conv1d(config.latent_dim, config.channels, 3, padding=1)
+        self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
+        self.up = nn.ConvTranspose1d(
+            config.channels, config.channels, config.upsample, stride=config.upsample
+        )
+        self.frame_blocks = _blocks(config, config.n_decoder_frame_blocks)
+        self.norm = nn.LayerNorm(config.channels)
+        self.head = nn.Linear(config.channels, 2 * (config.n_fft // 2 + 1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Return audio [shape=(B, 1, T * hop_length)] for latents ``z`` [shape=(B, D, T)]."""
+        h = self.latent_blocks(self.input(z))
+        h = self.frame_blocks(self.up(h)).transpose(1, 2)
+        # 1. Per frame and bin: a log-magnitude and a phase angle, frames first (contiguous).
+        log_magnitude, phase = self.head(self.norm(h)).chunk(2, dim=2)
+        magnitude = torch.exp(log_magnitude.clamp(max=6.0))
+        spec = torch.polar(magnitude, phase)
+        return self._istft(spec, z.shape[-1] * self.hop_length)
+
+    def _istft(self, spec: torch.Tensor, n_samples: int) -> torch.Tensor:
+        """Inverse STFT of ``spec`` [shape=(B, F, bins)], centred frames, trimmed to n_samples.
+
+        Overlap-add is done block-wise (``n_fft`` is a multiple of ``frame_hop``): output block
+        ``j`` sums part ``k`` of frame ``j - k``; that is a handful of contiguous adds.
+        """
+        n_batch, n_frames = spec.shape[0], spec.shape[1]
+        n_parts = self.n_fft // self.frame_hop
+        # 1. Windowed frames split into hop-sized parts: (B, F, parts, hop).
+        frames = torch.fft.irfft(spec, n=self.n_fft, dim=2) * self.window
+        frames = frames.reshape(n_batch, n_frames, n_parts, self.frame_hop)
+        window_sq = self.window.pow(2).reshape(n_parts, self.frame_hop)
+        # 2. Overlap-add the frames and the squared window.
+        y = frames.new_zeros(n_batch, n_frames + n_parts - 1, self.frame_hop)
+        envelope = frames.new_zeros(n_frames + n_parts - 1, self.frame_hop)
+        for k in range(n_parts):
+            y[:, k : k + n_frames] += frames[:, :, k]
+            envelope[k : k + n_frames] += window_sq[k]
+        # 3. Centred frames: sample 0 sits at the middle of frame 0.
+        start = self.n_fft // 2
+        y = y.reshape(n_batch, -1)[:, start : start + n_samples]
+        envelope = envelope.reshape(-1)[start : start + n_samples]
+        return (y / envelope.clamp(min=1e-8)).unsqueeze(1)
+
+
+class BuiltinVAE(nn.Module):
+    """Encoder + decoder; ``forward`` reconstructs through the posterior mean or a sample."""
+
+    def __init__(self, config: BuiltinConfig) -> None:
+        super().__init__()
+        self.encoder = Encoder(config)
+        self.decoder = Decoder(config)
+
+    def encode(
+        self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Latents [shape=(B, D, T)]: the posterior mean, or a sample drawn with ``generator``."""
+        mu, logvar = self.encoder(x)
+        if not sample:
+            return mu
+        noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        return mu + noise * torch.exp(0.5 * logvar)
+
+    def forward(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pass: return ``(reconstruction [shape=(B, 1, T * hop)], kl)``.
+
+        ``kl`` is the KL divergence to N(0, I), summed over dims and averaged over frames.
+        """
+        mu, logvar = self.encoder(x)
+        noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        z = mu + noise * torch.exp(0.5 * logvar)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1).mean()
+        return self.decoder(z), kl
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(int(p.numel()) for p in module.parameters())
+
+
+def build_model(config: BuiltinConfig, seed: int) -> BuiltinVAE:
+    """A freshly initialised model whose weights depend only on ``config`` and ``seed``.
+
+    ``nn.Module`` initialisers draw from torch's global generator and take no ``generator``
+    argument, so the global state is seeded for the build and restored afterwards.
+    """
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        return BuiltinVAE(config)
+    finally:
+        torch.random.set_rng_state(state)

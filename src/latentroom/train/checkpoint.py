@@ -1,0 +1,71 @@
+"""Training checkpoints: model + optimiser + step, written atomically, read back strictly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latentroom.errors import CheckpointError
+from latentroom.fileio import atomic_path
+from latentroom.train.config import TrainConfig
+
+STATE_FORMAT_VERSION = 1
+STATE_FILE = "train_state.pt"
+
+
+def save_state(
+    path: Path, *, step: int, config: TrainConfig, model: torch.nn.Module, optimizer: Any
+) -> None:
+    """Write everything a run needs to continue after ``step`` finished steps.
+
+    The learning rate, the KL weight, each batch and each posterior draw are pure functions of
+    the step and the seed, so model, optimiser and step are the whole state (no sampler or
+    generator state has to be carried).
+    """
+    state = {
+        "format_version": STATE_FORMAT_VERSION,
+        "step": step,
+        "config": config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Read a training checkpoint (tensors and plain data only: ``weights_only=True``).
+
+    Raises
+    ------
+    CheckpointError
+        Missing, unreadable or from another format version.
+    """
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no training checkpoint to resume from; start without --resume"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt files; all mean "unreadable"
+        raise CheckpointError(f"{path}: unreadable training checkpoint ({err})") from err
+    if not isinstance(state, dict) or state.get("format_version") != STATE_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: training checkpoint format is not version {STATE_FORMAT_VERSION}; "
+            "start a new run in another folder"
+        )
+    return state
+
+
+def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: Any) -> int:
+    """Load model and optimiser state strictly; return the number of finished steps."""
+    try:
+        model.load_state_dict(state["model"], strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as err:
+        raise CheckpointError(
+            f"training checkpoint does not match the model config ({str(err)[:200]})"
+        ) from err
+    return int(state["step"])

@@ -1,0 +1,221 @@
+"""The codec training loop: batches, losses, validation, checkpoints, CSV log, final weights."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentroom.codecs.builtin import write_weights
+from latentroom.codecs.builtin_model import BuiltinVAE, build_model
+from latentroom.errors import CheckpointError
+from latentroom.fileio import write_text_atomic
+from latentroom.progress import Progress
+from latentroom.train.checkpoint import STATE_FILE, load_state, restore, save_state
+from latentroom.train.config import TrainConfig, beta_at, lr_at
+from latentroom.train.data import TrainingData, load_training_data
+from latentroom.train.losses import ReconstructionLoss
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "log.csv"
+CONFIG_FILE = "train_config.json"
+LOG_COLUMNS = ("step", "loss", "stft", "mel", "kl", "beta", "lr", "seconds", "val_loss")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run reports (all losses are reconstruction losses unless named)."""
+
+    output_dir: Path  # holds model.safetensors, model.json, log.csv, train_state.pt
+    steps: int  # steps finished in total
+    train_loss: float  # last step's total loss (reconstruction + beta * KL)
+    val_loss: float  # final validation reconstruction loss (posterior mean)
+    seconds: float  # wall time of this invocation
+    n_files: int  # audio files read
+
+
+def output_files(output_dir: Path) -> list[Path]:
+    """Files a run writes into ``output_dir`` (for the ``--force`` check)."""
+    names = ("model.safetensors", "model.json", LOG_FILE, STATE_FILE, CONFIG_FILE)
+    return [output_dir / n for n in names]
+
+
+def resume_config(output_dir: Path) -> TrainConfig:
+    """The config a run in ``output_dir`` was started with (from its checkpoint)."""
+    return TrainConfig.from_dict(load_state(output_dir / STATE_FILE)["config"])
+
+
+def train_codec(
+    data_dir: Path,
+    output_dir: Path,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train the built-in codec on a folder of audio; write weights and logs to ``output_dir``.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Any folder of WAV/FLAC/OGG/AIFF files (searched recursively).
+    output_dir : Path
+        Run folder: ``log.csv``, ``train_state.pt`` (every ``checkpoint_every`` steps and on
+        Ctrl-C), and at the end ``model.safetensors`` + ``model.json``.
+    config : TrainConfig
+        Hyperparameters; on resume they must equal the checkpoint's (``steps`` may grow).
+    resume : bool
+        Continue from ``output_dir/train_state.pt``; the next step's loss equals what an
+        uninterrupted run would have logged.
+    progress : callable or None
+        Called with the number of steps just finished.
+    """
+    started = time.perf_counter()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    data = load_training_data(
+        data_dir,
+        sample_rate=config.model.sample_rate,
+        n_samples=config.segment_samples(),
+        val_fraction=config.val_fraction,
+        n_val_segments=config.n_val_segments,
+    )
+    model = build_model(config.model, config.seed)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    step = _resume_step(output_dir, config, model, optimizer) if resume else 0
+    write_text_atomic(output_dir / CONFIG_FILE, json.dumps(config.to_dict(), indent=2) + "\n")
+    _trim_log(output_dir / LOG_FILE, step)
+    if progress is not None and step:
+        progress(step)
+    loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
+    last = float("nan")
+    val_loss = float("nan")
+    try:
+        while step < config.steps:
+            row = _train_step(model, optimizer, loss_fn, data, config, step)
+            step += 1
+            last = row["loss"]
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                val_loss = validate(model, loss_fn, data)
+                row["val_loss"] = val_loss
+                save_state(
+                    output_dir / STATE_FILE,
+                    step=step,
+                    config=config,
+                    model=model,
+                    optimizer=optimizer,
+                )
+            row["seconds"] = time.perf_counter() - started
+            _append_log(output_dir / LOG_FILE, row, step)
+            if progress is not None:
+                progress(1)
+    except KeyboardInterrupt:
+        save_state(
+            output_dir / STATE_FILE, step=step, config=config, model=model, optimizer=optimizer
+        )
+        logger.warning("interrupted after step %d; resume with --resume", step)
+        raise
+    if np.isnan(val_loss):
+        val_loss = validate(model, loss_fn, data)
+    info = {
+        "steps": step,
+        "seed": config.seed,
+        "val_loss": val_loss,
+        "train_loss": last,
+        "train": {k: v for k, v in config.to_dict().items() if k != "model"},
+    }
+    write_weights(output_dir, model, config.model, info=info)
+    return TrainResult(
+        output_dir, step, last, val_loss, time.perf_counter() - started, data.n_files
+    )
+
+
+def _resume_step(
+    output_dir: Path, config: TrainConfig, model: BuiltinVAE, optimizer: torch.optim.Optimizer
+) -> int:
+    state = load_state(output_dir / STATE_FILE)
+    stored = TrainConfig.from_dict(state["config"]).replace(steps=config.steps)
+    if stored != config:
+        raise CheckpointError(
+            f"{output_dir / STATE_FILE}: the run was started with another config; resume "
+            "without --config (only --steps may change) or start a new run"
+        )
+    return restore(state, model, optimizer)
+
+
+def step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Generator]:
+    """The batch and posterior-noise generators of one step: pure functions of (seed, step)."""
+    numpy_rng = np.random.default_rng([seed, step, 0])
+    torch_seed = int(np.random.SeedSequence([seed, step, 1]).generate_state(1)[0])
+    return numpy_rng, torch.Generator().manual_seed(torch_seed)
+
+
+def _train_step(
+    model: BuiltinVAE,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: ReconstructionLoss,
+    data: TrainingData,
+    config: TrainConfig,
+    step: int,
+) -> dict[str, float]:
+    """One optimiser step (0-based ``step``); return the logged values."""
+    numpy_rng, generator = step_generators(config.seed, step)
+    batch = torch.from_numpy(
+        data.batch(numpy_rng, config.batch_size, config.segment_samples(), config.gain_db)
+    )
+    lr, beta = lr_at(step, config), beta_at(step, config)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    model.train()
+    reconstruction, kl = model(batch, generator=generator)
+    losses = loss_fn(reconstruction, batch)
+    loss = losses["total"] + beta * kl
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return {
+        "loss": loss.item(),
+        "stft": losses["stft"].item(),
+        "mel": losses["mel"].item(),
+        "kl": kl.item(),
+        "beta": beta,
+        "lr": lr,
+    }
+
+
+def validate(model: BuiltinVAE, loss_fn: ReconstructionLoss, data: TrainingData) -> float:
+    """Mean reconstruction loss on the validation segments through the posterior mean."""
+    model.eval()
+    totals = []
+    with torch.inference_mode():
+        for start in range(0, len(data.validation), 8):
+            x = torch.from_numpy(data.validation[start : start + 8])
+            totals.append(float(loss_fn(model.decoder(model.encode(x)), x)["total"]) * len(x))
+    return sum(totals) / len(data.validation)
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Keep the log rows of finished steps ``<= step`` (a resumed run rewrites the rest)."""
+    rows: list[dict[str, str]] = []
+    if path.is_file() and step > 0:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= step]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, LOG_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _append_log(path: Path, row: dict[str, float], step: int) -> None:
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        values = {"step": step, **{k: f"{v:.6g}" for k, v in row.items()}}
+        csv.DictWriter(handle, LOG_COLUMNS).writerow(values)

@@ -1,0 +1,65 @@
+"""Reconstruction losses: multi-resolution STFT (convergence + log magnitude) and log-mel L1."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+FFT_SIZES = (
+    2048,
+    512,
+    128,
+)  # multi-resolution STFT sizes (hop = n_fft // 4); 3 keep CPU steps cheap
+LOG_EPS = 1e-5  # floor inside every log: -100 dB below a full-scale sine
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Triangular HTK-mel filters [shape=(n_mels, n_fft // 2 + 1)], each peaking at 1."""
+
+    def to_mel(f: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def to_hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    edges = to_hz(np.linspace(0.0, to_mel(np.array(sample_rate / 2)), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (freqs - lower) / np.maximum(centre - lower, 1e-9)
+    falling = (upper - freqs) / np.maximum(upper - centre, 1e-9)
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+def _magnitude(x: torch.Tensor, n_fft: int) -> torch.Tensor:
+    """Amplitude spectrogram scaled so a full-scale sine peaks near 1 at every FFT size."""
+    window = torch.hann_window(n_fft, device=x.device, dtype=x.dtype)
+    spec = torch.stft(x, n_fft, n_fft // 4, window=window, center=True, return_complex=True)
+    return spec.abs() * (4.0 / n_fft)
+
+
+class ReconstructionLoss(torch.nn.Module):
+    """Multi-resolution STFT loss plus a weighted log-mel L1, on waveforms [shape=(B, 1, N)]."""
+
+    mel_basis: torch.Tensor
+
+    def __init__(self, sample_rate: int, *, mel_weight: float = 1.0, n_mels: int = 80) -> None:
+        super().__init__()
+        self.mel_weight = mel_weight
+        fbank = mel_filterbank(sample_rate, FFT_SIZES[0], n_mels)
+        self.register_buffer("mel_basis", torch.from_numpy(fbank), persistent=False)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return ``{"stft", "mel", "total"}`` scalar losses (lower is better)."""
+        pred, target = pred.reshape(-1, pred.shape[-1]), target.reshape(-1, target.shape[-1])
+        stft_terms = []
+        mel = pred.new_zeros(())
+        for n_fft in FFT_SIZES:
+            p, t = _magnitude(pred, n_fft), _magnitude(target, n_fft)
+            convergence = torch.linalg.norm(t - p) / (torch.linalg.norm(t) + LOG_EPS)
+            log_l1 = (torch.log(p + LOG_EPS) - torch.log(t + LOG_EPS)).abs().mean()
+            stft_terms.append(convergence + log_l1)
+            if n_fft == FFT_SIZES[0]:
+                mel_p = torch.log(self.mel_basis @ p + LOG_EPS)
+                mel = (mel_p - torch.log(self.mel_basis @ t + LOG_EPS)).abs().mean()
+        stft = torch.stack(stft_terms).mean()
+        return {"stft": stft, "mel": mel, "total": stft + self.mel_weight * mel}

@@ -1,0 +1,183 @@
+"""The built-in codec: shipped weights, length rule, determinism, weight files and their errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from builtin_tiny import TINY_MODEL
+from helpers import sine
+from latentroom.audio.types import Audio
+from latentroom.codecs.builtin import FORMAT_VERSION, load_builtin, read_weights, write_weights
+from latentroom.codecs.builtin_model import BuiltinConfig
+from latentroom.codecs.registry import get_codec
+from latentroom.errors import CheckpointError, ConfigError
+
+
+@pytest.fixture
+def tiny():
+    return load_builtin(random_init=True, **TINY_MODEL)
+
+
+def test_shipped_weights_load_offline():
+    codec = get_codec("builtin")
+    assert (codec.sample_rate, codec.hop_length, codec.latent_dim) == (48_000, 1024, 16)
+    assert codec.frame_rate == 46.875
+    assert codec.channels == 1
+    trajectory = codec.encode(sine(220.0, seconds=0.5, sample_rate=48_000))
+    assert trajectory.data.shape == (math.ceil(24_000 / 1024), 16)
+    assert np.isfinite(trajectory.data).all()
+
+
+def test_shipped_model_reconstructs_a_tone():
+    """The trained model keeps a steady tone's pitch: the decoded spectrum peaks at 440 Hz."""
+    codec = get_codec("builtin")
+    audio = sine(440.0, seconds=1.0, sample_rate=48_000, amplitude=0.3)
+    decoded = codec.decode(codec.encode(audio)).samples[0, 4800:43200]
+    spectrum = np.abs(np.fft.rfft(decoded * np.hanning(decoded.size)))
+    peak_hz = np.argmax(spectrum) * 48_000 / decoded.size
+    assert abs(peak_hz - 440.0) < 15.0
+
+
+@pytest.mark.parametrize(
+    "n_samples",
+    [
+        pytest.param(256, id="one-hop"),
+        pytest.param(257, id="hop-plus-one"),
+        pytest.param(1000, id="ragged"),
+        pytest.param(4096, id="many-hops"),
+    ],
+)
+def test_frames_are_ceil_of_samples_over_hop(tiny, n_samples):
+    audio = Audio(np.random.default_rng(0).normal(0, 0.1, n_samples).astype(np.float32), 16_000)
+    trajectory = tiny.encode(audio)
+    assert trajectory.n_frames == math.ceil(n_samples / 256) == tiny.n_frames(n_samples)
+    assert tiny.decode(trajectory).n_samples == trajectory.n_frames * 256
+
+
+def test_input_is_resampled_and_remixed(tiny):
+    stereo = sine(300.0, seconds=0.5, sample_rate=48_000, channels=2)
+    trajectory = tiny.encode(stereo)
+    assert trajectory.meta["resampled"] and trajectory.meta["remixed"]
+    assert trajectory.n_frames == math.ceil(8_000 / 256)
+
+
+def test_mean_path_is_deterministic_and_sampling_follows_the_generator(tiny):
+    audio = sine(330.0, seconds=0.25, sample_rate=16_000)
+    mean_a, mean_b = tiny.encode(audio), tiny.encode(audio)
+    np.testing.assert_array_equal(mean_a.data, mean_b.data)
+    assert not mean_a.meta["sampled"]
+    draw = [tiny.encode(audio, generator=torch.Generator().manual_seed(s)).data for s in (1, 1, 2)]
+    np.testing.assert_array_equal(draw[0], draw[1])
+    assert not np.array_equal(draw[0], draw[2])
+    assert not np.array_equal(draw[0], mean_a.data)
+
+
+def test_random_init_is_seeded():
+    a = load_builtin(random_init=True, seed=3, **TINY_MODEL).model.state_dict()
+    b = load_builtin(random_init=True, seed=3, **TINY_MODEL).model.state_dict()
+    c = load_builtin(random_init=True, seed=4, **TINY_MODEL).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_weights_round_trip_through_a_model_folder(tiny, tmp_path):
+    write_weights(tmp_path, tiny.model, tiny.config, info={"steps": 3})
+    loaded = get_codec("builtin", checkpoint=tmp_path)
+    assert loaded.config == tiny.config
+    audio = sine(200.0, seconds=0.25, sample_rate=16_000)
+    np.testing.assert_array_equal(loaded.encode(audio).data, tiny.encode(audio).data)
+    assert json.loads((tmp_path / "model.json").read_text())["training"] == {"steps": 3}
+
+
+def _saved(tiny, tmp_path: Path) -> tuple[Path, Path]:
+    return write_weights(tmp_path / "m.safetensors", tiny.model, tiny.config)
+
+
+def test_corrupted_weights_file_is_a_checkpoint_error(tiny, tmp_path):
+    tensors, _ = _saved(tiny, tmp_path)
+    tensors.write_bytes(tensors.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        read_weights(tensors)
+
+
+def _edit_json(meta: Path, **changes: object) -> None:
+    """Rewrite a weights JSON with top-level ``changes``; ``model`` entries are merged."""
+    data = json.loads(meta.read_text())
+    model = {**data["model"], **changes.pop("model", {})}  # type: ignore[dict-item]
+    meta.write_text(json.dumps({**data, **changes, "model": model}))
+
+
+def test_wrong_format_version_is_refused(tiny, tmp_path):
+    tensors, meta = _saved(tiny, tmp_path)
+    _edit_json(meta, format_version=FORMAT_VERSION + 1)
+    with pytest.raises(CheckpointError, match="format_version 2 is not 1"):
+        read_weights(tensors)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        pytest.param({"latent_dim": 8}, r"has shape .* needs", id="shape-mismatch"),
+        pytest.param(
+            {"n_decoder_latent_blocks": 2}, r"missing \['decoder.latent_blocks.1", id="missing"
+        ),
+        pytest.param({"n_decoder_latent_blocks": 0}, r"unexpected \['decoder.latent", id="extra"),
+        pytest.param({"dropout": 0.1}, r"unknown keys \['dropout'\]", id="unknown-key"),
+    ],
+)
+def test_config_that_does_not_fit_the_tensors_is_refused(tiny, tmp_path, model, message):
+    tensors, meta = _saved(tiny, tmp_path)
+    _edit_json(meta, model=model)
+    with pytest.raises(CheckpointError, match=message):
+        read_weights(tensors)
+
+
+def test_missing_files_are_named(tiny, tmp_path):
+    tensors, meta = _saved(tiny, tmp_path)
+    tensors.unlink()
+    with pytest.raises(CheckpointError, match=r"m\.safetensors: no such weights file"):
+        read_weights(tensors)
+    meta.unlink()
+    with pytest.raises(CheckpointError, match=r"m\.json: no such file"):
+        read_weights(tensors)
+
+
+def test_unreadable_json_is_refused(tiny, tmp_path):
+    tensors, meta = _saved(tiny, tmp_path)
+    meta.write_text("{not json")
+    with pytest.raises(CheckpointError, match="not a readable JSON config"):
+        read_weights(tensors)
+
+
+def test_model_options_without_random_init_are_refused():
+    with pytest.raises(ConfigError, match="only with random_init=True"):
+        load_builtin(latent_dim=8)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"hop_length": 1000}, "power of two", id="hop-not-power-of-two"),
+        pytest.param({"frame_hop": 384}, "multiple of frame_hop", id="hop-not-multiple"),
+        pytest.param({"n_fft": 1000}, "n_fft must be a multiple", id="fft-not-multiple"),
+        pytest.param({"latent_dim": 0}, "latent_dim must be a positive int", id="no-dims"),
+        pytest.param({"n_decoder_frame_blocks": -1}, "must be an int >= 0", id="negative"),
+        pytest.param({"kernel_size": 4}, "kernel_size must be odd", id="even-kernel"),
+        pytest.param({"sample_rate": 500}, "outside 1000..384000", id="rate"),
+    ],
+)
+def test_config_validation(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        BuiltinConfig(**changes)
+
+
+def test_config_from_dict_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match="unknown keys \\['width'\\]"):
+        BuiltinConfig.from_dict({"width": 3})
+    assert BuiltinConfig.from_dict(BuiltinConfig().to_dict()) == BuiltinConfig()

@@ -1,0 +1,231 @@
+"""Codec training: loss goes down, exact resume, schedules, data split, CLI and its errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from builtin_tiny import TINY_MODEL
+from latentroom.codecs.builtin_model import BuiltinConfig, build_model
+from latentroom.codecs.registry import get_codec
+from latentroom.errors import CheckpointError, ConfigError, InvalidAudioError
+from latentroom.train.config import TrainConfig, beta_at, lr_at
+from latentroom.train.data import load_training_data
+from latentroom.train.loop import train_codec, validate
+from latentroom.train.losses import ReconstructionLoss, mel_filterbank
+
+TINY_TRAIN = {
+    "steps": 6,
+    "batch_size": 2,
+    "segment_seconds": 0.125,
+    "learning_rate": 3e-3,
+    "warmup_steps": 0,
+    "kl_warmup_steps": 2,
+    "checkpoint_every": 3,
+    "n_val_segments": 4,
+    "model": TINY_MODEL,
+}
+
+
+def tiny_config(**changes: object) -> TrainConfig:
+    return TrainConfig.from_dict({**TINY_TRAIN, **changes})
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three short clips in nested folders: a tone, clicks, and noise (FLAC, 22.05 kHz)."""
+    root = tmp_path_factory.mktemp("audio")
+    rng = np.random.default_rng(0)
+    t = np.arange(11_025) / 11_025
+    clicks = np.zeros(8_000)
+    clicks[::1_000] = 0.9
+    clips = {
+        "tones/a.wav": (0.4 * np.sin(2 * np.pi * 330 * t), 11_025),
+        "hits/b.wav": (clicks, 16_000),
+        "c.flac": (0.2 * rng.standard_normal(22_050), 22_050),
+    }
+    for name, (x, rate) in clips.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / name, x.astype(np.float32), rate)
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_few_steps_lower_the_validation_loss(data_dir, tmp_path):
+    config = tiny_config(steps=25, checkpoint_every=25)
+    data = load_training_data(
+        data_dir,
+        sample_rate=16_000,
+        n_samples=config.segment_samples(),
+        val_fraction=config.val_fraction,
+        n_val_segments=4,
+    )
+    loss_fn = ReconstructionLoss(16_000)
+    before = validate(build_model(config.model, config.seed), loss_fn, data)
+    result = train_codec(data_dir, tmp_path / "run", config)
+    assert result.steps == 25
+    assert result.val_loss < 0.9 * before
+    assert result.n_files == 3
+
+
+def test_resume_after_interruption_matches_the_uninterrupted_run(data_dir, tmp_path):
+    config = tiny_config()
+    train_codec(data_dir, tmp_path / "straight", config)
+
+    finished = []
+
+    def interrupt_after_four(n: int) -> None:
+        finished.append(n)
+        if len(finished) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_codec(data_dir, tmp_path / "broken", config, progress=interrupt_after_four)
+    assert len(read_log(tmp_path / "broken" / "log.csv")) == 4
+    train_codec(data_dir, tmp_path / "broken", config, resume=True)
+
+    straight = read_log(tmp_path / "straight" / "log.csv")
+    resumed = read_log(tmp_path / "broken" / "log.csv")
+    assert [r["step"] for r in resumed] == [str(s) for s in range(1, 7)]
+    for key in ("loss", "stft", "mel", "kl", "val_loss"):
+        assert [r[key] for r in resumed] == [r[key] for r in straight]
+    a = get_codec("builtin", checkpoint=tmp_path / "straight").model.state_dict()
+    b = get_codec("builtin", checkpoint=tmp_path / "broken").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_another_config(data_dir, tmp_path):
+    train_codec(data_dir, tmp_path / "run", tiny_config(steps=3))
+    with pytest.raises(CheckpointError, match="started with another config"):
+        train_codec(data_dir, tmp_path / "run", tiny_config(steps=3, beta=0.5), resume=True)
+
+
+def test_resume_without_checkpoint_is_refused(data_dir, tmp_path):
+    with pytest.raises(CheckpointError, match="no training checkpoint to resume from"):
+        train_codec(data_dir, tmp_path / "empty", tiny_config(), resume=True)
+
+
+def test_corrupted_training_checkpoint_is_refused(data_dir, tmp_path):
+    train_codec(data_dir, tmp_path / "run", tiny_config(steps=3))
+    (tmp_path / "run" / "train_state.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="unreadable training checkpoint"):
+        train_codec(data_dir, tmp_path / "run", tiny_config(steps=3), resume=True)
+
+
+def test_validation_split_is_the_tail_of_every_file(data_dir):
+    data = load_training_data(
+        data_dir, sample_rate=16_000, n_samples=512, val_fraction=0.25, n_val_segments=100
+    )
+    assert data.n_files == 3
+    # 1 s, 0.5 s and 1 s files at 16 kHz: heads keep 75 %.
+    assert sorted(c.size for c in data.clips) == [6_000, 12_000, 12_000]
+    assert data.validation.shape == (8 + 4 + 8, 1, 512)
+
+
+def test_batches_are_a_function_of_the_generator(data_dir):
+    data = load_training_data(
+        data_dir, sample_rate=16_000, n_samples=512, val_fraction=0.1, n_val_segments=2
+    )
+    a = data.batch(np.random.default_rng(5), 3, 512, (0.0, 0.0))
+    b = data.batch(np.random.default_rng(5), 3, 512, (0.0, 0.0))
+    assert a.shape == (3, 1, 512)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_folder_without_audio_is_refused(tmp_path):
+    (tmp_path / "readme.txt").write_text("nothing here")
+    with pytest.raises(InvalidAudioError, match="no audio files found"):
+        train_codec(tmp_path, tmp_path / "run", tiny_config())
+
+
+def test_learning_rate_schedule_known_values():
+    config = tiny_config(steps=110, warmup_steps=10, learning_rate=1.0, min_lr_ratio=0.1)
+    assert lr_at(0, config) == pytest.approx(0.1)
+    assert lr_at(9, config) == pytest.approx(1.0)
+    assert lr_at(60, config) == pytest.approx(0.55)  # half-way down the cosine
+    assert lr_at(110, config) == pytest.approx(0.1)
+
+
+def test_kl_weight_warms_up_linearly():
+    config = tiny_config(beta=0.01, kl_warmup_steps=100)
+    assert [beta_at(s, config) for s in (0, 50, 100, 500)] == pytest.approx([0, 0.005, 0.01, 0.01])
+
+
+def test_mel_filterbank_triangles_peak_at_one():
+    fbank = mel_filterbank(16_000, 512, 40)
+    assert fbank.shape == (40, 257)
+    assert np.all(fbank.max(axis=1) > 0.5)
+    assert fbank.min() >= 0.0
+
+
+def test_loss_is_zero_for_identical_signals():
+    x = torch.randn(2, 1, 4096) * 0.1
+    losses = ReconstructionLoss(16_000)(x, x)
+    assert float(losses["total"]) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"steps": 0}, "steps must be >= 1", id="steps"),
+        pytest.param({"learning_rate": 0.0}, "learning_rate must be > 0", id="lr"),
+        pytest.param({"min_lr_ratio": 0.0}, "min_lr_ratio must be in", id="min-lr"),
+        pytest.param({"val_fraction": 0.6}, "val_fraction must be in", id="val"),
+        pytest.param({"gain_db": (0.0, -6.0)}, "low <= high", id="gain"),
+        pytest.param({"beta": -1.0}, "beta must be >= 0", id="beta"),
+    ],
+)
+def test_train_config_validation(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        tiny_config(**changes)
+
+
+def test_train_config_rejects_unknown_keys_and_round_trips():
+    with pytest.raises(ConfigError, match="unknown keys \\['epochs'\\]"):
+        TrainConfig.from_dict({"epochs": 3})
+    config = tiny_config()
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.model == BuiltinConfig(**TINY_MODEL)
+    assert config.segment_samples() == 2_048
+
+
+def test_cli_trains_and_the_model_loads(run_cli, data_dir, tmp_path):
+    config_file = tmp_path / "tiny.json"
+    config_file.write_text(json.dumps(TINY_TRAIN))
+    out = tmp_path / "model"
+    args = ["train", "codec", "--data", data_dir, "-o", out, "--config", config_file, "--quiet"]
+    result = run_cli(*args, "--steps", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "2 steps" in result.stdout
+    codec = get_codec("builtin", checkpoint=out)
+    assert codec.latent_dim == 4
+    assert len(read_log(out / "log.csv")) == 2
+
+    again = run_cli(*args, "--steps", "2")
+    assert again.exit_code == 2
+    assert "already exists; pass --force" in again.stderr
+
+    resumed = run_cli(
+        "train", "codec", "--data", data_dir, "-o", out, "--resume", "--steps", "3", "--quiet"
+    )
+    assert resumed.exit_code == 0, resumed.stderr
+    assert len(read_log(out / "log.csv")) == 3
+
+
+def test_cli_reports_a_bad_config_file(run_cli, data_dir, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"stepz": 3}))
+    result = run_cli("train", "codec", "--data", data_dir, "-o", tmp_path / "m", "--config", bad)
+    assert result.exit_code == 2
+    assert "unknown keys ['stepz']" in result.stderr
