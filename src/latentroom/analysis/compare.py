@@ -47,6 +47,7 @@ class CompareConfig:
 
     codecs: tuple[str, ...] = DEFAULT_CODECS  # registry names, analysed in this order
     random_init: bool = False  # random weights: rows are "architecture only"
+    checkpoint: str | None = None  # weights folder for "builtin" (from latentroom train codec)
     rate: str | float = "lowest"  # common frame rate: "lowest" native rate or Hz
     normalise: str = "standardise"  # none | standardise | pca-whiten:K (<= K dims; train fit)
     native: bool = True  # also analyse each codec at its native rate
@@ -72,6 +73,11 @@ class CompareConfig:
         parse_normalise(self.normalise)
         if isinstance(self.rate, str) and self.rate != "lowest":
             raise ConfigError(f"rate must be 'lowest' or a number of Hz; got {self.rate!r}")
+        if self.checkpoint is not None and (self.random_init or "builtin" not in self.codecs):
+            raise ConfigError(
+                "--checkpoint gives weights to the builtin codec: list builtin in --codecs "
+                "and drop --random-init"
+            )
         if self.probe_seconds <= 0 or self.n_probes < 1:
             raise ConfigError("probe_seconds must be > 0 and n_probes >= 1")
         self.cluster_config()  # validates context, keys, lags
@@ -186,7 +192,11 @@ def build_codec(name: str, config: CompareConfig) -> Any:
     """The codec registered as ``name`` (random weights with ``config.random_init``)."""
     from latentroom.codecs.registry import get_codec
 
-    return get_codec(name, random_init=True) if config.random_init else get_codec(name)
+    if config.random_init:
+        return get_codec(name, random_init=True)
+    if name == "builtin" and config.checkpoint is not None:
+        return get_codec(name, checkpoint=config.checkpoint)
+    return get_codec(name)
 
 
 def encode_codec(codec: Any, label: str, paths: Sequence[Path], out_dir: Path,

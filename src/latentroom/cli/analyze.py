@@ -131,6 +131,9 @@ def compare(
     random_init: Annotated[
         bool, typer.Option("--random-init", help="Random weights: architecture-only rows.")
     ] = False,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Weights folder for the builtin codec.")
+    ] = None,
     rate: Annotated[str, typer.Option(help="Common frame rate: 'lowest' or Hz.")] = "lowest",
     normalise: Annotated[
         str, typer.Option(help="none, standardise or pca-whiten:K.")
@@ -167,7 +170,8 @@ def compare(
         return tuple(v.strip() for v in text.split(",") if v.strip())
 
     config = CompareConfig(
-        codecs=names(codecs), random_init=random_init, rate=parse_rate(rate), normalise=normalise,
+        codecs=names(codecs), random_init=random_init, checkpoint=checkpoint,
+        rate=parse_rate(rate), normalise=normalise,
         native=native, decoder_aware=decoder_aware, decoded_mel=decoded_mel,
         learned_key=learned_key, context=context, horizons=_ints(horizons), keys=names(keys),
         predictors=names(predictors), max_epochs=max_epochs, min_cluster_size=min_cluster_size,
