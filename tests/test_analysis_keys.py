@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latentroom.analysis.data import ArraySource, iter_windows
-from latentroom.analysis.keys import fit_projector, item_keys, parse_key
+from latentroom.analysis.keys import FrameMoments, item_keys, parse_key
 from latentroom.errors import ConfigError
 
 
@@ -14,7 +14,9 @@ def test_keys_and_targets_match_the_windows() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 5)).cumsum(axis=0).astype(np.float32)
     source = ArraySource([x], 10.0)
-    projector = fit_projector(source, np.array([0]), 2)
+    moments = FrameMoments(chunk_frames=7)
+    moments.add(x)
+    projector = moments.projector(2)
     specs = [parse_key("mean-vq4"), parse_key("pca2-vq4")]
     keys, targets, energy, medial = item_keys(x, specs, projector, 6, (1, 3))
     (chunk,) = iter_windows(source, np.array([0]), context=6, max_offset=3)
@@ -31,7 +33,9 @@ def test_keys_and_targets_match_the_windows() -> None:
 def test_projector_finds_the_dominant_axis() -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2000, 1)) * [[3.0, 0.0, 4.0]] + rng.normal(0, 0.01, (2000, 3))
-    projector = fit_projector(ArraySource([x.astype(np.float32)], 10.0), np.array([0]), 1)
+    moments = FrameMoments()
+    moments.add(x.astype(np.float32))
+    projector = moments.projector(1)
     assert abs(projector.components[0] @ [0.6, 0.0, 0.8]) == pytest.approx(1.0, abs=1e-4)
 
 

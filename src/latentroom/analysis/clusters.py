@@ -2,8 +2,8 @@
 
 For each key (mean-pool or per-frame PCA, then k-means VQ) and each lag, k-means centroids,
 cluster means of Δx and the global mean are fit on train; on eval the variance ratio is
-``Σ_c Σ_{t∈c} ‖Δx_t − μ_c‖² / Σ_t ‖Δx_t − μ‖²`` (1 = the key explains nothing). Everything is
-streamed: k-means by mini-batches, PCA from a streamed covariance, sums chunk by chunk.
+``Σ_c Σ_{t∈c} ‖Δx_t − μ_c‖² / Σ_t ‖Δx_t − μ‖²`` (1 = the key explains nothing). Memory is
+bounded: k-means on a sample of whole items, PCA from a streamed covariance, sums chunk by chunk.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import numpy as np
 
 from latentroom.analysis.data import ItemSource
 from latentroom.analysis.keys import (
+    FrameMoments,
     FrameProjector,
     KeyChunk,
     KeySpec,
-    fit_projector,
     iter_key_chunks,
     parse_key,
 )
@@ -42,7 +42,7 @@ class ClusterConfig:
     keys: tuple[str, ...] = ("mean-vq64", "pca8-vq256")  # key specs, see keys.parse_key
     lags: tuple[int, ...] = (1, 2, 4)  # frames between the context's end and the target
     min_cluster_size: int = 100  # train windows a cluster needs; smaller ones are set aside
-    n_passes: int = 2  # mini-batch k-means passes over the train windows
+    kmeans_windows: int = 100_000  # train windows (whole random items) k-means is fit on
     chunk_windows: int = 16384  # windows per streamed chunk (also the k-means batch)
     n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
     group_regex: str | None = None  # group-disjoint split + cross-group degradation
@@ -58,8 +58,8 @@ class ClusterConfig:
             raise ConfigError("give at least one key, e.g. mean-vq64")
         for key in self.keys:
             parse_key(key)
-        if self.min_cluster_size < 1 or self.n_passes < 1 or self.n_boot < 1:
-            raise ConfigError("min_cluster_size, n_passes and n_boot must be >= 1")
+        if self.min_cluster_size < 1 or self.kmeans_windows < 1 or self.n_boot < 1:
+            raise ConfigError("min_cluster_size, kmeans_windows and n_boot must be >= 1")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ClusterConfig:
@@ -96,24 +96,28 @@ def _chunks(
 
 
 def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
+    """Mini-batch k-means on the keys of a sample of random whole train items.
+
+    The sample (about ``kmeans_windows`` windows) is held in memory and fit to convergence, so
+    its cost is bounded whatever the corpus size; every train window is labelled afterwards.
+    """
     from sklearn.cluster import MiniBatchKMeans
 
-    for spec in fit.specs:
-        fit.kmeans[spec.name] = MiniBatchKMeans(
-            n_clusters=spec.n_clusters, random_state=config.seed, n_init=1
-        )
     rng = np.random.default_rng(config.seed)
-    for _ in range(config.n_passes):
-        for chunk in _chunks(prepared, config, fit, rng.permutation(prepared.split.train)):
-            for spec in fit.specs:
-                if chunk.keys[spec.name].shape[0] >= spec.n_clusters:
-                    fit.kmeans[spec.name].partial_fit(chunk.keys[spec.name])
+    order = rng.permutation(prepared.split.train)
+    windows = np.maximum(prepared.scan.lengths[order] - config.context - max(config.lags) + 1, 0)
+    n_items = int(np.searchsorted(np.cumsum(windows), config.kmeans_windows) + 1)
+    chunks = list(_chunks(prepared, config, fit, order[:n_items]))
     for spec in fit.specs:
-        if not hasattr(fit.kmeans[spec.name], "cluster_centers_"):
+        sample = np.concatenate([c.keys[spec.name] for c in chunks])
+        if sample.shape[0] < spec.n_clusters:
             raise ConfigError(
-                f"key {spec.name} needs chunks of at least {spec.n_clusters} train windows; "
-                "use fewer clusters or more data"
+                f"key {spec.name} needs at least {spec.n_clusters} train windows, got "
+                f"{sample.shape[0]}; use fewer clusters or more data"
             )
+        fit.kmeans[spec.name] = MiniBatchKMeans(
+            n_clusters=spec.n_clusters, batch_size=4096, n_init=3, random_state=config.seed
+        ).fit(sample)
 
 
 def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
@@ -123,7 +127,7 @@ def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
     total, n, energies = 0.0, 0, []
     for chunk in _chunks(prepared, config, fit, prepared.split.train):
         for spec in fit.specs:
-            lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name])
+            lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name]).astype(np.int32)
             labels[spec.name].append(lab)
             sums[spec.name] = sums[spec.name] + _cluster_sums(chunk, lab, spec.n_clusters)
         total = total + chunk.targets.sum(axis=1, dtype=np.float64)
@@ -250,16 +254,18 @@ def run_phase0(
     source: ItemSource, config: ClusterConfig, progress: Progress | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
     """Prepare, fit on train, score on eval; returns (phase0, phase0_info, prepared)."""
+    specs = [parse_key(k) for k in config.keys]
+    n_pca = max((s.pca_dims or 0) for s in specs)
+    moments = FrameMoments()
     prepared = prepare(
         source,
         min_length=config.context + max(config.lags),
         group_regex=config.group_regex,
         drop_nonfinite=config.drop_nonfinite,
         seed=config.seed,
+        visit_train=moments.add if n_pca else None,  # PCA statistics in the checking pass
     )
-    specs = [parse_key(k) for k in config.keys]
-    n_pca = max((s.pca_dims or 0) for s in specs)
-    projector = fit_projector(source, prepared.split.train, n_pca) if n_pca else None
+    projector = moments.projector(n_pca) if n_pca else None
     fit = _Fit(specs, projector, {}, {}, {}, {}, np.zeros(0), np.zeros(0))
     _fit_kmeans(prepared, config, fit)
     _fit_means(prepared, config, fit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,6 +60,11 @@ class ArraySource:
     @property
     def n_items(self) -> int:
         return len(self.arrays)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Item boundaries [shape=(n + 1,)], as in a corpus store."""
+        return np.concatenate([[0], np.cumsum([len(a) for a in self.arrays])]).astype(np.int64)
 
     def item(self, i: int) -> np.ndarray:
         return np.asarray(self.arrays[i], dtype=np.float32)
@@ -123,16 +128,43 @@ class ItemScan:
     n_nonfinite_frames: int
 
 
-def scan_items(source: ItemSource, *, min_length: int, drop_nonfinite: bool = False) -> ItemScan:
+def item_lengths(source: ItemSource) -> np.ndarray:
+    """Frames per item, from the source's ``offsets`` when it has them (no data is read)."""
+    offsets = getattr(source, "offsets", None)
+    if offsets is not None:
+        return np.diff(np.asarray(offsets, dtype=np.int64))
+    return np.array([source.item(i).shape[0] for i in range(source.n_items)], dtype=np.int64)
+
+
+def scan_items(
+    source: ItemSource,
+    *,
+    min_length: int,
+    drop_nonfinite: bool = False,
+    visit: Callable[[int, np.ndarray], None] | None = None,
+) -> ItemScan:
     """Check every item once: consistent dims, finite values, length; refuse bad input.
+
+    Parameters
+    ----------
+    visit : callable or None
+        Called as ``visit(i, x)`` with every item read, so a caller can accumulate statistics
+        in the same pass.
 
     Raises
     ------
     InvalidLatentError
-        Inconsistent dims, non-finite frames (unless ``drop_nonfinite``), or no usable item.
+        No usable item (checked first, without reading), inconsistent dims, or non-finite frames
+        (unless ``drop_nonfinite``).
     """
+    lengths = item_lengths(source)
+    usable = np.flatnonzero(lengths >= min_length)
+    if usable.size == 0:
+        raise InvalidLatentError(
+            f"no item has the {min_length} frames needed (context + largest horizon); "
+            "use a shorter --context or smaller horizons"
+        )
     dims: int | None = None
-    lengths = np.zeros(source.n_items, dtype=np.int64)
     bad: list[tuple[str, int]] = []
     for i in range(source.n_items):
         x = source.item(i)
@@ -143,25 +175,21 @@ def scan_items(source: ItemSource, *, min_length: int, drop_nonfinite: bool = Fa
                 "analyse trajectories of one latent space (same codec) at a time"
             )
         dims = int(x.shape[1])
-        lengths[i] = x.shape[0]
         n_bad = int((~np.isfinite(x).all(axis=1)).sum())
         if n_bad:
             bad.append((name, n_bad))
+        if visit is not None:
+            visit(i, x)
     if bad and not drop_nonfinite:
         listed = ", ".join(f"{name} ({n} frames)" for name, n in bad[:5])
         raise InvalidLatentError(
             f"{sum(n for _, n in bad)} non-finite frames in {len(bad)} items: {listed}; "
             "fix the corpus or pass --drop-nonfinite to drop the windows that touch them"
         )
-    usable = np.flatnonzero(lengths >= min_length)
-    if dims is None or usable.size == 0:
-        raise InvalidLatentError(
-            f"no item has the {min_length} frames needed (context + largest horizon); "
-            "use a shorter --context or smaller horizons"
-        )
     n_nonfinite = sum(n for _, n in bad)
     if bad:
         logger.warning("dropping the windows around %d non-finite frames", n_nonfinite)
+    assert dims is not None  # usable.size > 0, so at least one item was read
     return ItemScan(dims, lengths, usable, int(source.n_items - usable.size), n_nonfinite)
 
 

@@ -49,27 +49,34 @@ class FrameProjector:
     components: np.ndarray  # [shape=(P_max, D)]
 
 
-def fit_projector(
-    source: ItemSource, items: np.ndarray, n_components: int, chunk_frames: int = 65536
-) -> FrameProjector:
-    """Exact PCA of the train frames from a streamed float64 covariance (one pass, O(D²) memory)."""
-    n, total, outer = 0, 0.0, 0.0
-    for i in items:
-        x = source.item(int(i))
+class FrameMoments:
+    """Streamed float64 mean and covariance of frames, for an exact PCA in one pass (O(D²))."""
+
+    def __init__(self, chunk_frames: int = 65536) -> None:
+        self.chunk_frames = chunk_frames
+        self.n = 0
+        self.total: np.ndarray | float = 0.0
+        self.outer: np.ndarray | float = 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        """Add the finite frames of one item ``x (T, D)``."""
         x = x[np.isfinite(x).all(axis=1)]
-        for start in range(0, x.shape[0], chunk_frames):
-            part = x[start : start + chunk_frames].astype(np.float64)
-            n += part.shape[0]
-            total = total + part.sum(axis=0)
-            outer = outer + part.T @ part
-    mean = np.asarray(total) / n
-    cov = np.asarray(outer) / n - np.outer(mean, mean)
-    if n_components > cov.shape[0]:
-        raise ConfigError(
-            f"a PCA key asks for {n_components} components but latents have {cov.shape[0]} dims"
-        )
-    _, vectors = np.linalg.eigh(cov)
-    return FrameProjector(mean, vectors[:, ::-1][:, :n_components].T.copy())
+        for start in range(0, x.shape[0], self.chunk_frames):
+            part = x[start : start + self.chunk_frames].astype(np.float64)
+            self.n += part.shape[0]
+            self.total = self.total + part.sum(axis=0)
+            self.outer = self.outer + part.T @ part
+
+    def projector(self, n_components: int) -> FrameProjector:
+        """Mean and the ``n_components`` principal axes of the frames added so far."""
+        mean = np.asarray(self.total) / max(self.n, 1)
+        cov = np.asarray(self.outer) / max(self.n, 1) - np.outer(mean, mean)
+        if n_components > cov.shape[0]:
+            raise ConfigError(
+                f"a PCA key asks for {n_components} components but latents have {cov.shape[0]} dims"
+            )
+        _, vectors = np.linalg.eigh(cov)
+        return FrameProjector(mean, vectors[:, ::-1][:, :n_components].T.copy())
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from latentroom.analysis.data import ItemScan, ItemSource, scan_items
+from latentroom.analysis.data import ItemScan, ItemSource, item_lengths, scan_items
 from latentroom.errors import ConfigError
 
 
@@ -118,10 +118,27 @@ def prepare(
     group_regex: str | None = None,
     drop_nonfinite: bool = False,
     seed: int = 0,
+    visit_train: Callable[[np.ndarray], None] | None = None,
 ) -> Prepared:
-    """Scan the items (refusing bad input) and split them, by group when ``group_regex`` is set."""
-    scan = scan_items(source, min_length=min_length, drop_nonfinite=drop_nonfinite)
-    if group_regex:
-        labels = group_labels(source, group_regex)
-        return Prepared(source, scan, split_by_group(scan.usable, labels, seed=seed), labels)
-    return Prepared(source, scan, split_items(scan.usable, seed=seed), None)
+    """Split the items (by group when ``group_regex`` is set), then scan them, refusing bad input.
+
+    The split needs only the item lengths; the one pass that reads every item (``scan_items``)
+    also hands each train item to ``visit_train`` (e.g. to accumulate PCA statistics).
+    """
+    lengths = item_lengths(source)
+    usable = np.flatnonzero(lengths >= min_length)
+    labels = group_labels(source, group_regex) if group_regex else None
+    if usable.size == 0:
+        split = Split(usable, usable, usable)  # scan_items raises the "no usable item" error
+    elif labels is not None:
+        split = split_by_group(usable, labels, seed=seed)
+    else:
+        split = split_items(usable, seed=seed)
+    train = set(split.train.tolist())
+
+    def visit(i: int, x: np.ndarray) -> None:
+        if visit_train is not None and i in train:
+            visit_train(x)
+
+    scan = scan_items(source, min_length=min_length, drop_nonfinite=drop_nonfinite, visit=visit)
+    return Prepared(source, scan, split, labels)
