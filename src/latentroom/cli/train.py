@@ -24,6 +24,13 @@ def codec(
     config: Annotated[
         Path | None, typer.Option(help="JSON training config (keys of TrainConfig).")
     ] = None,
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(help="Corpus with holdout/<family>/ clips: write OUTPUT/eval/report.md."),
+    ] = None,
+    eval_clips: Annotated[
+        int | None, typer.Option(help="Held-out clips per family to score (default: all).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in OUTPUT.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
@@ -35,7 +42,7 @@ def codec(
     from latentroom.fileio import check_outputs
     from latentroom.progress import progress_bar
     from latentroom.train.config import TrainConfig
-    from latentroom.train.loop import output_files, resume_config, train_codec
+    from latentroom.train.loop import evaluate_model, output_files, resume_config, train_codec
 
     overrides = {"steps": steps, "batch_size": batch_size, "segment_seconds": segment_seconds}
     overrides["seed"] = seed
@@ -53,6 +60,14 @@ def codec(
         f"validation loss {result.val_loss:.4f}, {result.seconds:.0f} s"
     )
     typer.echo(f"wrote {output / 'model.safetensors'} and {output / 'model.json'}")
+    if eval_data is not None:
+        summary = evaluate_model(output, eval_data, max_clips=eval_clips)
+        for family, row in summary["families"].items():
+            typer.echo(
+                f"{family}: log-mel L1 {row['codec']['log_mel_l1']:.3f} "
+                f"(baseline {row['baseline']['log_mel_l1']:.3f})"
+            )
+        typer.echo(f"wrote {output / 'eval' / 'report.md'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -149,6 +150,29 @@ def _resume_step(
             "without --config (only --steps may change) or start a new run"
         )
     return restore(state, model, optimizer)
+
+
+def evaluate_model(
+    output_dir: Path,
+    eval_dir: Path,
+    *,
+    max_clips: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Score the trained model in ``output_dir`` on ``eval_dir`` beside the PCA baseline.
+
+    ``eval_dir`` holds ``holdout/<family>/*`` clips (and ``train/`` for the baseline's PCA), as
+    ``latentroom corpus synth`` writes them. The report goes to ``output_dir/eval``
+    (``report.md``, ``metrics.json``, ``spectrograms.png``); the summary is returned.
+    """
+    from latentroom.codecs.builtin import load_builtin
+    from latentroom.evaluation.evaluate import EvalConfig, evaluate_codec
+    from latentroom.evaluation.report import write_report
+
+    codec = load_builtin(checkpoint=output_dir)
+    config = EvalConfig(max_clips=max_clips, baseline=True)
+    evaluation = evaluate_codec(codec, eval_dir, config, progress=progress)
+    return write_report(output_dir / "eval", evaluation, force=True)
 
 
 def step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Generator]:
