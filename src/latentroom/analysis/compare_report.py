@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from latentroom import __version__
+from latentroom.analysis.report import _ci, _fmt
 from latentroom.fileio import check_outputs, write_text_atomic
 
 FORMAT_VERSION = 1
@@ -41,17 +42,6 @@ def write_comparison(out_dir: Path, comparison: dict[str, Any]) -> dict[str, Any
     return data
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
-
-
-def _with_ci(entry: dict[str, Any], name: str) -> str:
-    lo, hi = entry["ci95"][name]
-    return f"{_fmt(entry[name])} [{_fmt(lo)}, {_fmt(hi)}]"
-
-
 def _weights(row: dict[str, Any]) -> str:
     return "random: architecture only" if row["architecture_only"] else "trained"
 
@@ -75,13 +65,13 @@ def _phase0_table(data: dict[str, Any]) -> list[str]:
     lines = [head, "|" + "---|" * (9 + len(keys) - 1)]
     for label, weights, variant, result in _rows(data):
         cells = [
-            f"{_with_ci(result['phase0'][k], 'variance_ratio')} "
+            f"{_ci(result['phase0'][k], 'variance_ratio')} "
             f"({_fmt(result['phase0'][k]['random_baseline'])})"
             for k in keys
         ]
         learned = result.get("learned_key") or {"keys": {}}
         named = list(learned["keys"].items())
-        learned_cells = [_with_ci(entry, "variance_ratio") for _, entry in named] or ["-", "-"]
+        learned_cells = [_ci(entry, "variance_ratio") for _, entry in named] or ["-", "-"]
         frames = result["n_frames"]
         lines.append(
             f"| {label} | {weights} | {variant} | {result['latent_dim']} | "
@@ -105,9 +95,9 @@ def _phase1_table(data: dict[str, Any]) -> list[str]:
                 continue
             e = by_k[k]
             lines.append(
-                f"| {label} | {weights} | {variant} | {name} | {_with_ci(e, 'ig_nats_per_frame')} "
+                f"| {label} | {weights} | {variant} | {name} | {_ci(e, 'ig_nats_per_frame')} "
                 f"| {_fmt(e['ig_nats_per_dim'])} | {_fmt(e['ig_bits_per_second'])} | "
-                f"{_with_ci(e, 'ig_beyond_full_nats_per_frame')} | {_fmt(e['r2'])} |"
+                f"{_ci(e, 'ig_beyond_full_nats_per_frame')} | {_fmt(e['r2'])} |"
             )
     return lines
 
