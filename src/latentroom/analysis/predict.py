@@ -42,7 +42,7 @@ class PredictConfig:
     max_epochs: int = 10  # training passes for mdn / sequence (early stopping on validation)
     patience: int = 3  # epochs without validation gain before stopping
     max_windows_per_epoch: int = 50_000  # bounds training time on big corpora
-    max_rollout_windows: int = 20_000  # eval windows (evenly spaced) used for rollouts
+    max_rollout_windows: int = 5_000  # eval windows (evenly spaced) used for rollouts
     n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
     chunk_windows: int = 4096  # windows per streamed chunk (memory ~ chunk * (L + M) * D * 4 B)
     group_regex: str | None = None  # group-disjoint split (e.g. speaker ids); None: by item
