@@ -92,7 +92,7 @@ def _build(name: str, config: PredictConfig) -> Any:
     if name == "marginal_full":
         return MarginalFull(config.horizons)
     if name == "linear":
-        return LinearGaussian(config.horizons)
+        return LinearGaussian(config.horizons, random_state=config.seed)
     from latentroom.analysis.mdn import MixtureDensityPredictor
 
     return MixtureDensityPredictor(
