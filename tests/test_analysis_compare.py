@@ -124,3 +124,25 @@ def test_compare_config_refuses_unknown_settings() -> None:
 def test_codec_labels_mark_random_weights() -> None:
     assert CompareConfig(random_init=True).codec_label("mimi") == "mimi-random"
     assert CompareConfig().codec_label("mimi") == "mimi"
+
+
+def test_compare_group_regex_gives_a_group_disjoint_split(
+    run_cli: Callable[..., Any], tiny_codec_name: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "audio"
+    for speaker in ("spk1", "spk2", "spk3", "spk4", "spk5"):
+        (folder / speaker).mkdir(parents=True)
+        for i in range(2):
+            wave = 0.2 * np.random.default_rng(i).standard_normal(8_000).astype(np.float32)
+            save_audio(folder / speaker / f"{i}.wav", Audio(wave[None], 16_000))
+    out = tmp_path / "cmp"
+    result = run_cli(
+        "analyze", "compare", folder, "-o", out, "--codecs", tiny_codec_name,
+        "--group-regex", r"/(spk\d)/", "--no-native", "--no-decoder-aware", "--no-decoded-mel",
+        "--no-learned-key", "--predictors", "marginal_diag,linear", "--keys", "mean-vq2",
+        "--horizons", "1", "--context", "2", "--min-cluster-size", "2", "--n-boot", "10", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    analysis = json.loads((out / "tiny" / "aligned" / "analysis.json").read_text())
+    assert analysis["split"] == "group"
+    assert analysis["n_items"]["eval"] == 2  # one speaker of five, both of its files

@@ -150,7 +150,9 @@ def compare(
     decoder_aware: Annotated[bool, typer.Option(help="Decoder-sensitivity weighting.")] = True,
     decoded_mel: Annotated[bool, typer.Option(help="Phase 1 on decoded log-mel.")] = True,
     learned_key: Annotated[bool, typer.Option(help="Learned context key.")] = True,
-    group_regex: GroupOpt = None,
+    group_regex: Annotated[
+        str | None, typer.Option(help="Regex on audio paths: group-disjoint split.")
+    ] = None,
     n_boot: BootOpt = 1000,
     seed: SeedOpt = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
