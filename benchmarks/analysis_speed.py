@@ -3,7 +3,9 @@
 A corpus store of ``N`` frames x ``D`` dims (AR(1)-velocity items of ``--item-frames`` frames,
 written in batches so the generator never holds the whole corpus) is built once per size in
 ``--workdir``; then each phase runs in its own subprocess so its peak resident memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that phase alone. Phase 0 uses the
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that phase alone. CPU seconds (user +
+system, all threads) are reported beside wall seconds: on a shared machine they are the steadier
+number. Phase 0 uses the
 default keys (mean-vq64, pca8-vq256), lags 1, 2, 4; Phase 1 fits marginal_diag, marginal_full,
 linear and mdn at horizons 1, 2, 4, 8 with the default training budget.
 
@@ -65,6 +67,8 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
     from latentroom.analysis.data import open_source
 
     source = open_source(corpus)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     if phase == 0:
         from latentroom.analysis.clusters import ClusterConfig, run_phase0
@@ -75,8 +79,14 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
 
         run_phase1(source, PredictConfig(predictors=("linear", "mdn")))
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"phase": phase, "wall_seconds": wall, "peak_rss_mb": peak}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_start
+    return {
+        "phase": phase,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
 
 
 def spawn(phase: int, corpus: Path, n_frames: int, dim: int) -> dict[str, Any]:

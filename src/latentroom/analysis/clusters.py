@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 SLICES = ("all", "high_energy", "item_medial")
 
+#: Passes of mini-batch k-means over its sample. Without real clusters (the usual case for
+#: latents) the inertia never settles and sklearn's default (100) would run them all.
+KMEANS_EPOCHS = 10
+
 
 @dataclass(frozen=True)
 class ClusterConfig:
@@ -98,8 +102,9 @@ def _chunks(
 def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
     """Mini-batch k-means on the keys of a sample of random whole train items.
 
-    The sample (about ``kmeans_windows`` windows) is held in memory and fit to convergence, so
-    its cost is bounded whatever the corpus size; every train window is labelled afterwards.
+    The sample (about ``kmeans_windows`` windows) is held in memory and fit for at most
+    ``KMEANS_EPOCHS`` passes, so its cost is bounded whatever the corpus size; every train
+    window is labelled afterwards.
     """
     from sklearn.cluster import MiniBatchKMeans
 
@@ -116,7 +121,11 @@ def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
                 f"{sample.shape[0]}; use fewer clusters or more data"
             )
         fit.kmeans[spec.name] = MiniBatchKMeans(
-            n_clusters=spec.n_clusters, batch_size=4096, n_init=3, random_state=config.seed
+            n_clusters=spec.n_clusters,
+            batch_size=4096,
+            max_iter=KMEANS_EPOCHS,
+            n_init=3,
+            random_state=config.seed,
         ).fit(sample)
 
 

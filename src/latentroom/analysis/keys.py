@@ -75,8 +75,11 @@ class FrameMoments:
             raise ConfigError(
                 f"a PCA key asks for {n_components} components but latents have {cov.shape[0]} dims"
             )
-        _, vectors = np.linalg.eigh(cov)
-        return FrameProjector(mean, vectors[:, ::-1][:, :n_components].T.copy())
+        from scipy.linalg import eigh
+
+        n_dims = cov.shape[0]
+        _, vectors = eigh(cov, subset_by_index=[n_dims - n_components, n_dims - 1])
+        return FrameProjector(mean, vectors[:, ::-1].T.copy())
 
 
 @dataclass(frozen=True)
