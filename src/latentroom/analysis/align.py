@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,26 +138,30 @@ def parse_normalise(text: str) -> tuple[str, int | None]:
     return match.group(1), int(match.group(2))
 
 
-def fit_normaliser(arrays: Sequence[np.ndarray], kind: str) -> Normaliser:
-    """Fit a normaliser on train frames (float64 moments; one pass over the arrays).
+def fit_normaliser(arrays: Iterable[np.ndarray], kind: str) -> Normaliser:
+    """Fit a normaliser on train frames (float64 moments; one pass, items may stream).
 
     Parameters
     ----------
-    arrays : sequence of np.ndarray [shape=(T_i, D)]
-        The train items.
+    arrays : iterable of np.ndarray [shape=(T_i, D)]
+        The train items (at least one).
     kind : str
         "none", "standardise", "pca-whiten:K" or "pca:K"; PCA keeps ``min(K, D)`` dims.
     """
     name, n_keep = parse_normalise(kind)
-    dim = int(arrays[0].shape[1])
-    n, total, outer = 0, np.zeros(dim), np.zeros((dim, dim))
+    n, total, outer = 0, np.zeros(0), np.zeros((0, 0))
     for x in arrays:
         x64 = np.asarray(x, dtype=np.float64)
+        if n == 0:
+            total, outer = np.zeros(x64.shape[1]), np.zeros((x64.shape[1], x64.shape[1]))
         n += x64.shape[0]
         total += x64.sum(axis=0)
         outer += x64.T @ x64
-    mean = total / max(n, 1)
-    cov = outer / max(n, 1) - np.outer(mean, mean)
+    if n == 0:
+        raise ConfigError("no train frames to fit the normalisation on; add items")
+    dim = total.size
+    mean = total / n
+    cov = outer / n - np.outer(mean, mean)
     if name == "none":
         return Normaliser(kind, np.zeros(dim), np.eye(dim))
     if name == "standardise":

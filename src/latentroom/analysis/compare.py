@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 
 from latentroom.analysis.align import common_rate, fit_normaliser, parse_normalise, pool_to_rate
 from latentroom.analysis.clusters import ClusterConfig, run_phase0
-from latentroom.analysis.data import ArraySource
+from latentroom.analysis.data import ArraySource, ItemSource
 from latentroom.analysis.keys import parse_key
 from latentroom.analysis.learned_key import LearnedKeyConfig, learned_key_section
 from latentroom.analysis.predict import (
@@ -119,37 +119,77 @@ class CompareConfig:
         return f"{name}-random" if self.random_init else name
 
 
+class MappedSource:
+    """Another source's items mapped on read (pooling, weighting, normalising): nothing is copied.
+
+    Parameters
+    ----------
+    base : ItemSource
+    frame_rate : float
+        Rate of the mapped items.
+    transform : callable
+        ``(T, D) -> (T', D')`` applied to each item as it is read.
+    keep : sequence of int or None
+        Indices of ``base`` items to expose (all when None).
+    """
+
+    def __init__(
+        self,
+        base: ItemSource,
+        frame_rate: float,
+        transform: Callable[[np.ndarray], np.ndarray],
+        keep: Sequence[int] | None = None,
+    ) -> None:
+        self.base = base
+        self.frame_rate = frame_rate
+        self.transform = transform
+        self.keep = list(range(base.n_items)) if keep is None else list(keep)
+        every = base.items
+        self.items = [every[i] for i in self.keep]
+
+    @property
+    def n_items(self) -> int:
+        return len(self.keep)
+
+    def item(self, i: int) -> np.ndarray:
+        return self.transform(self.base.item(self.keep[i]))
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
+
+
 @dataclass(frozen=True)
 class Variant:
     """One analysed representation of one codec's corpus."""
 
     name: str  # "aligned", "native", "decoder-weighted", "decoded-mel", "input-mel"
-    arrays: list[np.ndarray]  # [shape=(T_i, D)] per item
-    frame_rate: float
+    source: ItemSource  # items [shape=(T_i, D)] at frame_rate, read lazily
     normalise: str
     predictors: tuple[str, ...]
     extra: dict[str, Any]
 
 
-def analyse_variant(
-    variant: Variant, items: list[dict[str, Any]], config: CompareConfig, out_dir: Path
-) -> dict[str, Any]:
-    """Normalise, run Phase 0, Phase 1 and the learned key; write ``out_dir``; return a summary."""
-    keep = [i for i, x in enumerate(variant.arrays) if x.shape[0] >= config.min_length]
-    arrays = [variant.arrays[i] for i in keep]
-    metas = [items[i] for i in keep]
-    if len(arrays) < 3:
+def analyse_variant(variant: Variant, config: CompareConfig, out_dir: Path) -> dict[str, Any]:
+    """Normalise, run Phase 0, Phase 1 and the learned key; write ``out_dir``; return a summary.
+
+    Items are streamed from ``variant.source`` on every pass; only one is in memory at a time.
+    """
+    rate = float(variant.source.frame_rate)
+    lengths = [variant.source.item(i).shape[0] for i in range(variant.source.n_items)]
+    keep = [i for i, n in enumerate(lengths) if n >= config.min_length]
+    if len(keep) < 3:
         raise ConfigError(
-            f"{variant.name}: only {len(arrays)} items have the {config.min_length} frames "
-            f"(at {variant.frame_rate:g} Hz) the analysis needs; use longer audio, a shorter "
+            f"{variant.name}: only {len(keep)} items have the {config.min_length} frames "
+            f"(at {rate:g} Hz) the analysis needs; use longer audio, a shorter "
             "--context or smaller --horizons"
         )
-    raw_source = ArraySource(arrays, variant.frame_rate, metas)
+    raw = MappedSource(variant.source, rate, _same, keep)
     split = prepare(
-        raw_source, min_length=config.min_length, group_regex=config.split_regex, seed=config.seed
+        raw, min_length=config.min_length, group_regex=config.split_regex, seed=config.seed
     ).split
-    normaliser = fit_normaliser([arrays[i] for i in split.train], variant.normalise)
-    source = ArraySource([normaliser.apply(x) for x in arrays], variant.frame_rate, metas)
+    normaliser = fit_normaliser((raw.item(int(i)) for i in split.train), variant.normalise)
+    source = MappedSource(raw, rate, normaliser.apply)
     phase0, info0, _ = run_phase0(source, config.cluster_config())
     predict_config = config.predict_config(variant.predictors)
     prepared = prepare(
@@ -174,12 +214,12 @@ def analyse_variant(
     write_analysis(out_dir, "phase1", facts, phase1, info1)
     return {
         "latent_dim": normaliser.output_dim,
-        "input_dim": int(arrays[0].shape[1]),
-        "frame_rate": variant.frame_rate,
+        "input_dim": int(raw.item(0).shape[1]),
+        "frame_rate": rate,
         "normalise": variant.normalise,
         "explained_variance": normaliser.explained,
         "n_frames": facts["n_frames"],
-        "n_items": {**facts["n_items"], "too_short": len(variant.arrays) - len(arrays)},
+        "n_items": {**facts["n_items"], "too_short": len(lengths) - len(keep)},
         "phase0": phase0,
         "phase1": phase1,
         "learned_key": learned,
@@ -218,38 +258,49 @@ def codec_variants(
     from latentroom.analysis.decoder_aware import (
         decoded_features,
         decoder_sensitivity,
+        kept_dims,
         weight_by_sensitivity,
     )
 
-    native = [corpus.item(i) for i in range(corpus.n_items)]
     native_rate = float(corpus.frame_rate)
-    aligned = [pool_to_rate(x, native_rate, rate) for x in native]
+
+    def pool(x: np.ndarray) -> np.ndarray:
+        return pool_to_rate(x, native_rate, rate)
+
     extra = {"codec": corpus.codec, "corpus": str(corpus.path)}
-    variants = [Variant("aligned", aligned, rate, config.normalise, config.predictors, extra)]
+    aligned = MappedSource(corpus, rate, pool)
+    variants = [Variant("aligned", aligned, config.normalise, config.predictors, extra)]
     if config.native and abs(native_rate - rate) > 1e-9 * rate:
-        variants.append(
-            Variant("native", native, native_rate, config.normalise, config.predictors, extra)
-        )
+        native = MappedSource(corpus, native_rate, _same)
+        variants.append(Variant("native", native, config.normalise, config.predictors, extra))
     facts: dict[str, Any] = {"native_rate": native_rate, "latent_dim": corpus.latent_dim}
     if config.decoder_aware:
         started = time.perf_counter()
         sensitivity = decoder_sensitivity(
-            codec, native, n_probes=config.n_probes, seed=config.seed,
-            segment_frames=max(8, round(2.0 * native_rate)),
+            codec, (corpus.item(i) for i in range(corpus.n_items)), n_probes=config.n_probes,
+            seed=config.seed, segment_frames=max(8, round(2.0 * native_rate)),
             max_frames=max(8, round(config.probe_seconds * native_rate)),
         )  # fmt: skip
-        weighted, kept = weight_by_sensitivity(aligned, sensitivity)
-        facts["sensitivity"] = {**sensitivity.to_dict(), "n_kept": int(kept.sum())}
+
+        def weigh(x: np.ndarray) -> np.ndarray:
+            return weight_by_sensitivity([pool(x)], sensitivity)[0][0]
+
+        facts["sensitivity"] = {
+            **sensitivity.to_dict(),
+            "n_kept": int(kept_dims(sensitivity).sum()),
+        }
         facts["sensitivity_seconds"] = time.perf_counter() - started
         linear = tuple(p for p in config.predictors if p in ("marginal_diag", "linear"))
         _, n_pca = parse_normalise(config.normalise)
         rotate = f"pca:{n_pca}" if n_pca else "none"  # whitening would undo the weights
-        variants.append(Variant("decoder-weighted", weighted, rate, rotate, linear, extra))
+        weighted = MappedSource(corpus, rate, weigh)
+        variants.append(Variant("decoder-weighted", weighted, rotate, linear, extra))
     if config.decoded_mel:
         started = time.perf_counter()
-        mel = decoded_features(codec, corpus, rate, seed=config.seed)
+        mel = ArraySource(decoded_features(codec, corpus, rate, seed=config.seed), rate,
+                          corpus.items)  # fmt: skip
         facts["decode_seconds"] = time.perf_counter() - started
-        variants.append(Variant("decoded-mel", mel, rate, "standardise", config.predictors, extra))
+        variants.append(Variant("decoded-mel", mel, "standardise", config.predictors, extra))
     return variants, facts
 
 
@@ -283,15 +334,14 @@ def compare_codecs(
     for name, (codec, corpus) in encoded.items():
         label = config.codec_label(name)
         variants, facts = codec_variants(codec, corpus, rate, config)
-        results = {v.name: analyse_variant(v, corpus.items, config, out / label / v.name)
-                   for v in variants}  # fmt: skip
+        results = {v.name: analyse_variant(v, config, out / label / v.name) for v in variants}
         rows[label] = {"codec": name, "architecture_only": config.random_init, **facts,
                        "variants": results}  # fmt: skip
         if progress is not None:
             progress(1)
     reference = None
     if config.decoded_mel:
-        reference = _input_mel(paths, corpus_items(encoded), rate, config, out)
+        reference = _input_mel(paths, list(encoded[config.codecs[0]][1].items), rate, config, out)
     comparison = {
         "common_rate": rate,
         "settings": {**asdict(config), "rate": config.rate},
@@ -303,12 +353,6 @@ def compare_codecs(
     return write_comparison(out, comparison)
 
 
-def corpus_items(encoded: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-item metadata (source, group) shared by every codec's store."""
-    first = next(iter(encoded.values()))[1]
-    return list(first.items)
-
-
 def _input_mel(
     paths: Sequence[Path], items: list[dict[str, Any]], rate: float, config: CompareConfig,
     out: Path,
@@ -316,6 +360,6 @@ def _input_mel(
     """The reference row: Phase 0/1 on log-mel frames of the input audio itself."""
     from latentroom.analysis.decoder_aware import input_features
 
-    mel = input_features(paths, rate)
-    variant = Variant("input-mel", mel, rate, "standardise", config.predictors, {"codec": "input"})
-    return analyse_variant(variant, items, config, out / "input-mel")
+    mel = ArraySource(input_features(paths, rate), rate, items)
+    variant = Variant("input-mel", mel, "standardise", config.predictors, {"codec": "input"})
+    return analyse_variant(variant, config, out / "input-mel")

@@ -17,7 +17,7 @@ variance ratios and R² count them fully. Two remedies, reported beside the raw 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +74,7 @@ class Sensitivity:
 
 def decoder_sensitivity(
     codec: Codec,
-    trajectories: Sequence[np.ndarray],
+    trajectories: Iterable[np.ndarray],
     *,
     n_probes: int = 4,
     segment_frames: int = 64,
@@ -87,9 +87,9 @@ def decoder_sensitivity(
     ----------
     codec : Codec
         Its decoder is differentiated (``codec._decode``, the tensor-level hook every backend has).
-    trajectories : sequence of np.ndarray [shape=(T_i, D)]
-        Native-rate latents (e.g. train items); segments of ``segment_frames`` are cut from them
-        in order until ``max_frames`` frames are probed.
+    trajectories : iterable of np.ndarray [shape=(T_i, D)]
+        Native-rate latents, read lazily in order; segments of ``segment_frames`` are cut from
+        them until ``max_frames`` frames are probed.
     n_probes : int >= 1
         Random output probes per segment.
     segment_frames, max_frames : int >= 1
@@ -122,10 +122,12 @@ def decoder_sensitivity(
     return Sensitivity(per_dim, stderr, n_frames, n_probes)
 
 
-def _segments(trajectories: Sequence[np.ndarray], length: int, budget: int) -> list[np.ndarray]:
+def _segments(trajectories: Iterable[np.ndarray], length: int, budget: int) -> list[np.ndarray]:
     """Consecutive segments of at most ``length`` frames, ``budget`` frames in all."""
     out: list[np.ndarray] = []
     for x in trajectories:
+        if budget <= 0:
+            break
         for start in range(0, x.shape[0], length):
             if budget <= 0:
                 return out
@@ -153,10 +155,15 @@ def weight_by_sensitivity(
     weighted : list of np.ndarray [shape=(T_i, D_kept), dtype=float32]
     kept : np.ndarray [shape=(D,), dtype=bool]
     """
-    s = sensitivity.per_dim
-    kept = s > min_relative * float(s.max())
-    scale = np.sqrt(s[kept])
+    kept = kept_dims(sensitivity, min_relative=min_relative)
+    scale = np.sqrt(sensitivity.per_dim[kept])
     return [(np.asarray(x)[:, kept] * scale).astype(np.float32) for x in arrays], kept
+
+
+def kept_dims(sensitivity: Sensitivity, *, min_relative: float = 1e-6) -> np.ndarray:
+    """Dims the decoder hears: sensitivity at least ``min_relative`` of the largest, ``(D,)``."""
+    s = sensitivity.per_dim
+    return np.asarray(s > min_relative * float(s.max()))
 
 
 def log_mel_frames(audio: Audio, frame_rate: float, *, n_mels: int = N_MELS) -> np.ndarray:
