@@ -14,7 +14,8 @@ from helpers import TinyConvCodec
 from latentroom.analysis.compare import CompareConfig
 from latentroom.audio.io import save_audio
 from latentroom.audio.types import Audio
-from latentroom.codecs.registry import register_codec
+from latentroom.codecs import registry
+from latentroom.codecs.registry import CodecEntry
 from latentroom.errors import ConfigError
 
 FAST = [
@@ -30,8 +31,10 @@ def make_tiny_50hz(random_init: bool = True, **options: Any) -> TinyConvCodec:
 
 
 @pytest.fixture
-def two_codecs(tiny_codec_name: str) -> str:
-    register_codec("tiny50", "test_analysis_compare:make_tiny_50hz", "test codec, 50 Hz")
+def two_codecs(tiny_codec_name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """ "tiny" (100 Hz) and "tiny50" (50 Hz); "tiny50" leaves the registry after the test."""
+    entry = CodecEntry("tiny50", "test_analysis_compare:make_tiny_50hz", "test codec, 50 Hz")
+    monkeypatch.setitem(registry._REGISTRY, "tiny50", entry)
     return f"{tiny_codec_name},tiny50"
 
 
