@@ -34,14 +34,21 @@ def test_shipped_weights_load_offline():
     assert np.isfinite(trajectory.data).all()
 
 
-def test_shipped_model_reconstructs_a_tone():
-    """The trained model keeps a steady tone's pitch: the decoded spectrum peaks at 440 Hz."""
+def test_shipped_model_keeps_impulse_onsets():
+    """Koenig-style impulses (1.0, 20 ms noise tail) come back within one latent frame."""
     codec = get_codec("builtin")
-    audio = sine(440.0, seconds=1.0, sample_rate=48_000, amplitude=0.3)
-    decoded = codec.decode(codec.encode(audio)).samples[0, 4800:43200]
-    spectrum = np.abs(np.fft.rfft(decoded * np.hanning(decoded.size)))
-    peak_hz = np.argmax(spectrum) * 48_000 / decoded.size
-    assert abs(peak_hz - 440.0) < 15.0
+    rng = np.random.default_rng(0)
+    x = np.zeros(48_000 * 2, dtype=np.float32)
+    onsets = [6_000, 30_500, 55_000, 80_100]
+    for p in onsets:
+        x[p] = 1.0
+        x[p + 1 : p + 961] += 0.05 * rng.standard_normal(960).astype(np.float32)
+    decoded = codec.decode(codec.encode(Audio(x, 48_000))).samples[0]
+    energy = np.add.reduceat(decoded[: x.size] ** 2, np.arange(0, x.size, 1024))
+    for p in onsets:
+        frame = p // 1024
+        window = energy[frame - 4 : frame + 5]
+        assert abs(int(np.argmax(window)) - 4) <= 1, (p, window.round(3))
 
 
 @pytest.mark.parametrize(
@@ -170,6 +177,7 @@ def test_model_options_without_random_init_are_refused():
         pytest.param({"n_decoder_frame_blocks": -1}, "must be an int >= 0", id="negative"),
         pytest.param({"kernel_size": 4}, "kernel_size must be odd", id="even-kernel"),
         pytest.param({"sample_rate": 500}, "outside 1000..384000", id="rate"),
+        pytest.param({"phase_increment": 1}, "must be true or false", id="phase-flag"),
     ],
 )
 def test_config_validation(changes, message):
@@ -181,3 +189,14 @@ def test_config_from_dict_rejects_unknown_keys():
     with pytest.raises(ConfigError, match="unknown keys \\['width'\\]"):
         BuiltinConfig.from_dict({"width": 3})
     assert BuiltinConfig.from_dict(BuiltinConfig().to_dict()) == BuiltinConfig()
+
+
+def test_phase_increment_decoder_keeps_a_steady_bin_coherent():
+    """With zero predicted increments every bin advances by its centre frequency per hop."""
+    codec = load_builtin(random_init=True, phase_increment=True, **TINY_MODEL)
+    decoder = codec.model.decoder
+    bins = torch.arange(TINY_MODEL["n_fft"] // 2 + 1)
+    expected = 2 * math.pi * bins * TINY_MODEL["frame_hop"] / TINY_MODEL["n_fft"]
+    torch.testing.assert_close(decoder.bin_advance, expected.float())
+    z = torch.zeros(1, 4, 5)
+    assert decoder(z).shape == (1, 1, 5 * 256)

@@ -78,3 +78,13 @@ def test_cli_refuses_other_codecs(run_cli, tmp_path):
     result = run_cli("export", "nn-tilde", "--codec", "mimi", "-o", tmp_path / "m.ts")
     assert result.exit_code == 2
     assert "only 'builtin' can be exported" in result.stderr
+
+
+def test_phase_increment_model_scripts_and_matches(tmp_path):
+    codec = load_builtin(random_init=True, phase_increment=True, **TINY_MODEL)
+    path = export_nn_tilde(tmp_path / "inc.ts", codec.model, codec.config)
+    x = torch.randn(1, 1, 2048, generator=torch.Generator().manual_seed(2)) * 0.1
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            torch.jit.load(str(path)).forward(x), codec.model.decoder(codec.model.encode(x))
+        )

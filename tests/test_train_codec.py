@@ -269,3 +269,19 @@ def test_cli_writes_an_eval_report_on_a_corpus(run_cli, tmp_path):
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     assert sorted(metrics["families"]) == ["noise", "tone"]
     assert (out / "eval" / "report.md").is_file()
+
+
+def test_init_starts_from_a_trained_model(data_dir, tmp_path):
+    train_codec(data_dir, tmp_path / "base", tiny_config(steps=2))
+    tuned = tiny_config(steps=1, learning_rate=1e-9, warmup_steps=0)
+    train_codec(data_dir, tmp_path / "tuned", tuned, init=tmp_path / "base")
+    a = get_codec("builtin", checkpoint=tmp_path / "base").model.state_dict()
+    b = get_codec("builtin", checkpoint=tmp_path / "tuned").model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_init_that_does_not_fit_is_refused(data_dir, tmp_path):
+    train_codec(data_dir, tmp_path / "base", tiny_config(steps=1))
+    wider = tiny_config(model={**TINY_MODEL, "channels": 8})
+    with pytest.raises(CheckpointError, match="do not fit the model config"):
+        train_codec(data_dir, tmp_path / "other", wider, init=tmp_path / "base")

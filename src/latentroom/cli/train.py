@@ -24,6 +24,9 @@ def codec(
     config: Annotated[
         Path | None, typer.Option(help="JSON training config (keys of TrainConfig).")
     ] = None,
+    init: Annotated[
+        Path | None, typer.Option(help="Start from this trained model folder (fine-tune).")
+    ] = None,
     eval_data: Annotated[
         Path | None,
         typer.Option(help="Corpus with holdout/<family>/ clips: write OUTPUT/eval/report.md."),
@@ -54,7 +57,7 @@ def codec(
     if not resume:
         check_outputs(output_files(output), force=force)
     with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:
-        result = train_codec(data, output, train_config, resume=resume, progress=advance)
+        result = train_codec(data, output, train_config, resume=resume, init=init, progress=advance)
     typer.echo(
         f"{result.steps} steps, train loss {result.train_loss:.4f}, "
         f"validation loss {result.val_loss:.4f}, {result.seconds:.0f} s"

@@ -9,6 +9,7 @@ Everything here is TorchScript-scriptable for the nn~ export.
 
 # No ``from __future__ import annotations`` here: TorchScript cannot resolve the string class
 # annotations it would create for the buffers (``window: torch.Tensor``).
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -35,9 +36,15 @@ class BuiltinConfig:
     n_encoder_latent_blocks: int = 2  # blocks at the latent rate before mu/logvar
     n_decoder_latent_blocks: int = 4  # blocks at the latent rate after the input conv
     n_decoder_frame_blocks: int = 1  # blocks at the STFT frame rate before the iSTFT head
+    phase_increment: bool = False  # head predicts each frame's phase advance (summed over frames)
 
     def __post_init__(self) -> None:
-        positive = [f.name for f in fields(self) if not f.name.startswith("n_")]
+        if not isinstance(self.phase_increment, bool):
+            raise ConfigError(
+                "builtin config: phase_increment must be true or false; "
+                f"got {self.phase_increment!r}"
+            )
+        positive = [f.name for f in fields(self) if not f.name.startswith(("n_", "phase"))]
         positive += ["n_fft", "n_fft_short"]
         for name in positive:
             value = getattr(self, name)
@@ -176,6 +183,7 @@ class Decoder(nn.Module):
     """Latents [shape=(B, D, T)] -> waveform [shape=(B, 1, T * hop)] through an iSTFT head."""
 
     window: torch.Tensor
+    bin_advance: torch.Tensor
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
@@ -183,6 +191,11 @@ class Decoder(nn.Module):
         self.n_fft = config.n_fft
         self.hop_length = config.hop_length
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        # Phase advance over one hop of a sinusoid centred on each bin: the increment's origin.
+        bins = torch.arange(config.n_fft // 2 + 1, dtype=torch.float32)
+        advance = 2 * math.pi * bins * config.frame_hop / config.n_fft
+        self.register_buffer("bin_advance", advance, persistent=False)
+        self.phase_increment = config.phase_increment
         self.input = nn.Conv1d(config.latent_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         self.up = nn.ConvTranspose1d(
@@ -199,6 +212,9 @@ class Decoder(nn.Module):
         # 1. Per frame and bin: a log-magnitude and a phase angle, frames first (contiguous).
         log_magnitude, phase = self.head(self.norm(h)).chunk(2, dim=2)
         magnitude = torch.exp(log_magnitude.clamp(max=6.0))
+        if self.phase_increment:
+            # Steady partials keep coherent phase across overlapping frames by construction.
+            phase = torch.cumsum(phase + self.bin_advance, dim=1)
         spec = torch.polar(magnitude, phase)
         return self._istft(spec, z.shape[-1] * self.hop_length)
 

@@ -59,6 +59,7 @@ def train_codec(
     config: TrainConfig,
     *,
     resume: bool = False,
+    init: Path | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
     """Train the built-in codec on a folder of audio; write weights and logs to ``output_dir``.
@@ -75,6 +76,9 @@ def train_codec(
     resume : bool
         Continue from ``output_dir/train_state.pt``; the next step's loss equals what an
         uninterrupted run would have logged.
+    init : Path or None
+        Start from the weights of a trained model folder (fine-tuning; fresh optimiser). Its
+        tensors must fit ``config.model``.
     progress : callable or None
         Called with the number of steps just finished.
     """
@@ -88,6 +92,8 @@ def train_codec(
         n_val_segments=config.n_val_segments,
     )
     model = build_model(config.model, config.seed)
+    if init is not None and not resume:
+        _load_init(model, init)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -150,6 +156,18 @@ def _resume_step(
             "without --config (only --steps may change) or start a new run"
         )
     return restore(state, model, optimizer)
+
+
+def _load_init(model: BuiltinVAE, init: Path) -> None:
+    from latentroom.codecs.builtin import read_weights
+
+    start, _ = read_weights(init)
+    try:
+        model.load_state_dict(start.state_dict(), strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(
+            f"{init}: its weights do not fit the model config being trained ({str(err)[:200]})"
+        ) from err
 
 
 def evaluate_model(
