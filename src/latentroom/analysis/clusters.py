@@ -124,7 +124,8 @@ def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
             n_clusters=spec.n_clusters,
             batch_size=4096,
             max_iter=KMEANS_EPOCHS,
-            n_init=3,
+            init_size=min(sample.shape[0], max(2048, 8 * spec.n_clusters)),  # k-means++ cost
+            n_init=1,
             random_state=config.seed,
         ).fit(sample)
 
