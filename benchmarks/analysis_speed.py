@@ -129,15 +129,16 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     )
     lines = [title, "", f"- command: `{command}`", f"- machine: {machine()}", f"- {settings}", ""]
     lines += [
-        "| frames | dims | phase | wall (s) | peak RSS (MiB) | note |",
-        "|---|---|---|---|---|---|",
+        "| frames | dims | phase | wall (s) | CPU (s) | peak RSS (MiB) | note |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
+        head = f"| {row['frames']} | {row['dim']} | {row['phase']} |"
         if "note" in row:
-            lines.append(f"| {row['frames']} | {row['dim']} | {row['phase']} | | | {row['note']} |")
+            lines.append(f"{head} | | | {row['note']} |")
             continue
         lines.append(
-            f"| {row['frames']} | {row['dim']} | {row['phase']} | {row['wall_seconds']:.1f} | "
+            f"{head} {row['wall_seconds']:.1f} | {row['cpu_seconds']:.1f} | "
             f"{row['peak_rss_mb']:.0f} | |"
         )
     return "\n".join([*lines, ""])
