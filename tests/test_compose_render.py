@@ -147,3 +147,21 @@ def test_no_decode_and_double_latent_wav(tmp_path: Path, tiny_codec_name: str) -
     assert sf.info(str(written["latent_wav"])).subtype == "DOUBLE"
     latents = load_latents(written["latents"]).data
     np.testing.assert_array_equal(load_latent_wav(written["latent_wav"]).data, latents)
+
+
+def test_a_wav_with_a_seed_sidecar_is_audio_not_latents(tmp_path: Path) -> None:
+    """A Koenig seed's NAME.json (its parameters) must not make NAME.wav look like a latent WAV."""
+    from latentroom.compose.sources import is_latent_file
+    from latentroom.seeds import SeedConfig, render_seed, write_seed
+
+    seed_wav = tmp_path / "drums.wav"
+    write_seed(render_seed(SeedConfig(seconds=1.0)), seed_wav)
+    assert seed_wav.with_suffix(".json").exists()
+    assert not is_latent_file(seed_wav)
+
+    latent_wav = tmp_path / "lat.wav"
+    from latentroom.latents.latent_wav import save_latent_wav
+    from latentroom.latents.trajectory import LatentTrajectory
+
+    save_latent_wav(latent_wav, LatentTrajectory(np.zeros((4, 2)), 10.0, "tiny"))
+    assert is_latent_file(latent_wav)

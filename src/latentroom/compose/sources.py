@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 
 def is_latent_file(path: str | os.PathLike[str]) -> bool:
-    """True for ``.npy`` files and for ``.wav`` files with a latent sidecar (``NAME.json``)."""
-    from latentroom.latents.sidecar import sidecar_path
+    """True for ``.npy`` files and for ``.wav`` files with a latent sidecar (``NAME.json``).
+
+    A WAV whose ``NAME.json`` describes something else (a Koenig seed's parameters) is audio.
+    """
+    from latentroom.latents.sidecar import is_latent_sidecar, sidecar_path
 
     path = Path(path)
     suffix = path.suffix.lower()
-    return suffix == ".npy" or (suffix == ".wav" and sidecar_path(path).exists())
+    return suffix == ".npy" or (suffix == ".wav" and is_latent_sidecar(sidecar_path(path)))
 
 
 def load_input(

@@ -25,6 +25,15 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def is_latent_sidecar(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a JSON object describing latents (a seed or run sidecar is not)."""
+    try:
+        sidecar = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(sidecar, dict) and {"frame_rate", "latent_dim"} <= sidecar.keys()
+
+
 def build_sidecar(
     trajectory: LatentTrajectory, *, source: str | None = None, **extra: Any
 ) -> dict[str, Any]:
