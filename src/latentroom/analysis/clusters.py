@@ -227,7 +227,7 @@ def _score(
     return out
 
 
-def _ratios(s: np.ndarray) -> dict[str, np.ndarray]:
+def variance_ratios(s: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "variance_ratio": s[..., 0] / np.maximum(s[..., 1], 1e-300),
         "random_baseline": s[..., 2] / np.maximum(s[..., 3], 1e-300),
@@ -242,7 +242,7 @@ def _key_section(
     for j, lag in enumerate(config.lags):
         lags[str(lag)] = {
             name: {
-                **summarise(sums[:, j, s], weights, _ratios),
+                **summarise(sums[:, j, s], weights, variance_ratios),
                 "n_frames": int(sums[:, j, s, 5].sum()),
             }
             for s, name in enumerate(SLICES)
@@ -289,8 +289,8 @@ def run_phase0(
     if prepared.split.by_group and prepared.split.val.size:
         seen = _score(prepared, config, fit, prepared.split.val)
         for spec in specs:
-            ratio = _ratios(seen[spec.name].sum(axis=0))["variance_ratio"][:, 0]
-            unseen = _ratios(scores[spec.name].sum(axis=0))["variance_ratio"][:, 0]
+            ratio = variance_ratios(seen[spec.name].sum(axis=0))["variance_ratio"][:, 0]
+            unseen = variance_ratios(scores[spec.name].sum(axis=0))["variance_ratio"][:, 0]
             phase0[spec.name]["cross_group_degradation"] = {
                 str(lag): float(unseen[j] - ratio[j]) for j, lag in enumerate(config.lags)
             }

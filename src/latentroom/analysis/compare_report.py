@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from latentroom import __version__
-from latentroom.analysis.report import _ci, _fmt
+from latentroom.analysis.report import fmt, fmt_ci
 from latentroom.fileio import check_outputs, write_text_atomic
 
 FORMAT_VERSION = 1
@@ -65,13 +65,13 @@ def _phase0_table(data: dict[str, Any]) -> list[str]:
     lines = [head, "|" + "---|" * (9 + len(keys) - 1)]
     for label, weights, variant, result in _rows(data):
         cells = [
-            f"{_ci(result['phase0'][k], 'variance_ratio')} "
-            f"({_fmt(result['phase0'][k]['random_baseline'])})"
+            f"{fmt_ci(result['phase0'][k], 'variance_ratio')} "
+            f"({fmt(result['phase0'][k]['random_baseline'])})"
             for k in keys
         ]
         learned = result.get("learned_key") or {"keys": {}}
         named = list(learned["keys"].items())
-        learned_cells = [_ci(entry, "variance_ratio") for _, entry in named] or ["-", "-"]
+        learned_cells = [fmt_ci(entry, "variance_ratio") for _, entry in named] or ["-", "-"]
         frames = result["n_frames"]
         lines.append(
             f"| {label} | {weights} | {variant} | {result['latent_dim']} | "
@@ -95,9 +95,9 @@ def _phase1_table(data: dict[str, Any]) -> list[str]:
                 continue
             e = by_k[k]
             lines.append(
-                f"| {label} | {weights} | {variant} | {name} | {_ci(e, 'ig_nats_per_frame')} "
-                f"| {_fmt(e['ig_nats_per_dim'])} | {_fmt(e['ig_bits_per_second'])} | "
-                f"{_ci(e, 'ig_beyond_full_nats_per_frame')} | {_fmt(e['r2'])} |"
+                f"| {label} | {weights} | {variant} | {name} | {fmt_ci(e, 'ig_nats_per_frame')} "
+                f"| {fmt(e['ig_nats_per_dim'])} | {fmt(e['ig_bits_per_second'])} | "
+                f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['r2'])} |"
             )
     return lines
 
@@ -116,9 +116,9 @@ def _decoder_table(data: dict[str, Any]) -> list[str]:
         r2 = [v["phase1"].get("linear", {}).get(k, {}).get("r2") for v in (raw, weighted)]
         lines.append(
             f"| {label} | {_weights(row)} | {row['latent_dim']} | "
-            f"{_fmt(row['sensitivity']['effective_dims'])} | {row['sensitivity']['n_kept']} | "
-            f"{_fmt(raw['phase0'][key]['variance_ratio'])} | "
-            f"{_fmt(weighted['phase0'][key]['variance_ratio'])} | {_fmt(r2[0])} | {_fmt(r2[1])} |"
+            f"{fmt(row['sensitivity']['effective_dims'])} | {row['sensitivity']['n_kept']} | "
+            f"{fmt(raw['phase0'][key]['variance_ratio'])} | "
+            f"{fmt(weighted['phase0'][key]['variance_ratio'])} | {fmt(r2[0])} | {fmt(r2[1])} |"
         )
     return lines
 

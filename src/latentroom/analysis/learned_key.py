@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.analysis.clusters import _ratios
+from latentroom.analysis.clusters import variance_ratios
 from latentroom.analysis.data import ItemSource, WindowChunk, iter_windows
 from latentroom.analysis.metrics import bootstrap_weights, summarise
-from latentroom.analysis.predict import PredictConfig, _streams
+from latentroom.analysis.predict import PredictConfig, split_streams
 from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import Prepared, prepare
 from latentroom.errors import ConfigError
@@ -191,7 +191,7 @@ def key_variance_ratios(
     for name, key in keys.items():
         fit = _fit_key(prepared, key, context, config)
         sums = _score_key(prepared, key, fit, global_mean, context, config)
-        entry = summarise(sums, weights, _ratios)
+        entry = summarise(sums, weights, variance_ratios)
         out[name] = {
             **entry,
             "n_clusters": config.n_clusters,
@@ -224,7 +224,7 @@ def train_sequence_model(
     """
     from latentroom.analysis.mdn import MixtureDensityPredictor
 
-    train, val, _ = _streams(prepared, predict_config)
+    train, val, _ = split_streams(prepared, predict_config)
     model = MixtureDensityPredictor(
         predict_config.horizons, kind="gru", n_components=predict_config.n_components,
         hidden=predict_config.hidden, batch_size=config.batch_size,

@@ -71,7 +71,7 @@ class PredictConfig:
         return max(max(self.horizons), self.rollout_steps)
 
 
-def _streams(prepared: Prepared, config: PredictConfig) -> tuple[Windows, Windows, Windows]:
+def split_streams(prepared: Prepared, config: PredictConfig) -> tuple[Windows, Windows, Windows]:
     def stream(items: np.ndarray) -> Windows:
         return lambda rng: iter_windows(
             prepared.source,
@@ -111,7 +111,7 @@ def fit_predictors(
     prepared: Prepared, config: PredictConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Fit the two marginals and every requested predictor on train (validation for selection)."""
-    train, val, _ = _streams(prepared, config)
+    train, val, _ = split_streams(prepared, config)
     names = ["marginal_diag", "marginal_full"] + [
         n for n in config.predictors if not n.startswith("marginal")
     ]
@@ -128,7 +128,7 @@ def evaluate(
     prepared: Prepared, config: PredictConfig, fitted: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """One pass over eval: per-item metric sums, per-dim NLL sums and rollout sums."""
-    _, _, eval_stream = _streams(prepared, config)
+    _, _, eval_stream = split_streams(prepared, config)
     eval_items = prepared.split.eval
     row_of = {int(item): j for j, item in enumerate(eval_items)}
     n_items, n_h, n_d = eval_items.size, len(config.horizons), prepared.scan.latent_dim

@@ -115,15 +115,17 @@ def _write_figures(out_dir: Path, phase: Phase, analysis: dict[str, Any]) -> Non
     figures.plot_rollout(info, out_dir / "rollout_nll.png")
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a markdown table: ``digits`` significant digits, "n/a" for None/NaN/Inf."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
-def _ci(entry: dict[str, Any], name: str) -> str:
+def fmt_ci(entry: dict[str, Any], name: str) -> str:
+    """``entry[name]`` with its bootstrap 95 % interval, as "value [lo, hi]"."""
     lo, hi = entry["ci95"][name]
-    return f"{_fmt(entry[name])} [{_fmt(lo)}, {_fmt(hi)}]"
+    return f"{fmt(entry[name])} [{fmt(lo)}, {fmt(hi)}]"
 
 
 def render_report(analysis: dict[str, Any]) -> str:
@@ -158,8 +160,8 @@ def _phase0_lines(phase0: dict[str, Any]) -> list[str]:
         for lag, by_slice in entry["lags"].items():
             for name, cell in by_slice.items():
                 lines.append(
-                    f"| {key} | {lag} | {name} | {_ci(cell, 'variance_ratio')} | "
-                    f"{_ci(cell, 'random_baseline')} | {cell['n_frames']} |"
+                    f"| {key} | {lag} | {name} | {fmt_ci(cell, 'variance_ratio')} | "
+                    f"{fmt_ci(cell, 'random_baseline')} | {cell['n_frames']} |"
                 )
     lines.append("")
     for key, entry in phase0.items():
@@ -187,12 +189,12 @@ def _phase1_lines(phase1: dict[str, Any], info: dict[str, Any]) -> list[str]:
     for name, by_k in phase1.items():
         for k, e in by_k.items():
             lines.append(
-                f"| {name} | {k} | {_fmt(e['nll_per_frame'])} | {_ci(e, 'ig_nats_per_frame')} | "
-                f"{_ci(e, 'ig_beyond_full_nats_per_frame')} | {_fmt(e['ig_bits_per_second'])} | "
-                f"{_ci(e, 'r2')} | {_fmt(e['direction_cosine'])} | {_fmt(e['log_magnitude_r2'])} |"
+                f"| {name} | {k} | {fmt(e['nll_per_frame'])} | {fmt_ci(e, 'ig_nats_per_frame')} | "
+                f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['ig_bits_per_second'])} | "
+                f"{fmt_ci(e, 'r2')} | {fmt(e['direction_cosine'])} | {fmt(e['log_magnitude_r2'])} |"
             )
     lines += ["", "Rollouts (one-step head fed its own mean predictions), NLL gap per step:", ""]
     for name, entry in info["rollout"].items():
-        lines.append(f"- {name}: " + ", ".join(_fmt(g, 3) for g in entry["gap"]))
+        lines.append(f"- {name}: " + ", ".join(fmt(g, 3) for g in entry["gap"]))
     figures = ("ig_vs_horizon", "ig_per_dim", "delta_pca_spectrum", "rollout_nll")
     return [*lines, "", *(f"![{f}]({f}.png)" for f in figures), ""]
