@@ -8,8 +8,8 @@ from typing import Literal
 
 import numpy as np
 
+from latentroom.audio.io import write_frames
 from latentroom.errors import ConfigError, InvalidLatentError
-from latentroom.fileio import atomic_path
 from latentroom.latents.sidecar import (
     build_sidecar,
     sidecar_path,
@@ -55,8 +55,6 @@ def save_latent_wav(
         The WAV written. Its header rate is ``max(1, round(frame_rate))``; the exact rate is in
         the sidecar, which readers prefer.
     """
-    import soundfile as sf
-
     path = Path(path)
     if subtype not in _SUBTYPES:
         raise ConfigError(f"latent WAV subtype must be one of {_SUBTYPES}; got {subtype!r}")
@@ -67,8 +65,7 @@ def save_latent_wav(
         )
     rate = header_rate(trajectory.frame_rate)
     sidecar = build_sidecar(trajectory, source=source, wav_header_rate=rate, wav_subtype=subtype)
-    with atomic_path(path) as tmp:
-        sf.write(str(tmp), trajectory.data, rate, subtype=subtype, format="WAV")
+    write_frames(path, trajectory.data, rate, subtype=subtype, fmt="WAV")
     write_sidecar(sidecar_path(path), sidecar)
     return path
 
