@@ -24,19 +24,29 @@ def missing_data_bytes(path: Path) -> int:
         0 for complete files, other formats and headers that do not state a length.
     """
     with path.open("rb") as handle:
-        head = handle.read(12)
-        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-            chunk = _find_chunk(handle, b"data", "<I")
-        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-            chunk = _find_chunk(handle, b"SSND", ">I")
-        else:
-            return 0
+        chunk = _find_format_chunk(handle, wav_id=b"data", aiff_id=b"SSND")
     if chunk is None:
         return 0
     body_start, declared = chunk
     if declared in _UNKNOWN_SIZES:
         return 0
     return max(0, declared - (path.stat().st_size - body_start))
+
+
+def _find_format_chunk(
+    handle: BinaryIO, *, wav_id: bytes, aiff_id: bytes
+) -> tuple[int, int] | None:
+    """In a WAV (little-endian sizes) or AIFF (big-endian) file, find chunk ``wav_id``/``aiff_id``.
+
+    Returns (offset of the chunk body, declared body size), or None for other formats and files
+    without that chunk. ``handle`` must be at the start of the file.
+    """
+    head = handle.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _find_chunk(handle, wav_id, "<I")
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return _find_chunk(handle, aiff_id, ">I")
+    return None
 
 
 def _find_chunk(handle: BinaryIO, chunk_id: bytes, size_format: str) -> tuple[int, int] | None:
@@ -58,13 +68,7 @@ def clear_peak_timestamp(path: Path) -> None:
     breaks byte-identical reruns and resumes. Files without a PEAK chunk are left untouched.
     """
     with path.open("r+b") as handle:
-        head = handle.read(12)
-        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-            chunk = _find_chunk(handle, b"PEAK", "<I")
-        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-            chunk = _find_chunk(handle, b"PEAK", ">I")
-        else:
-            return
+        chunk = _find_format_chunk(handle, wav_id=b"PEAK", aiff_id=b"PEAK")
         if chunk is None or chunk[1] < 8:
             return
         # PEAK body: version (4 bytes), timestamp (4 bytes), then one (value, position) per channel.
