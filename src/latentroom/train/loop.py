@@ -103,33 +103,8 @@ def train_codec(
     if progress is not None and step:
         progress(step)
     loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
-    last = float("nan")
-    val_loss = float("nan")
-    try:
-        while step < config.steps:
-            row = _train_step(model, optimizer, loss_fn, data, config, step)
-            step += 1
-            last = row["loss"]
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                val_loss = validate(model, loss_fn, data)
-                row["val_loss"] = val_loss
-                save_state(
-                    output_dir / STATE_FILE,
-                    step=step,
-                    config=config,
-                    model=model,
-                    optimizer=optimizer,
-                )
-            row["seconds"] = time.perf_counter() - started
-            _append_log(output_dir / LOG_FILE, row, step)
-            if progress is not None:
-                progress(1)
-    except KeyboardInterrupt:
-        save_state(
-            output_dir / STATE_FILE, step=step, config=config, model=model, optimizer=optimizer
-        )
-        logger.warning("interrupted after step %d; resume with --resume", step)
-        raise
+    state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
+    step, last, val_loss = _run_steps(state, step, progress)
     if np.isnan(val_loss):
         val_loss = validate(model, loss_fn, data)
     info = {
@@ -143,6 +118,56 @@ def train_codec(
     return TrainResult(
         output_dir, step, last, val_loss, time.perf_counter() - started, data.n_files
     )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every training step needs, gathered so the step loop takes one argument."""
+
+    output_dir: Path
+    config: TrainConfig
+    model: BuiltinVAE
+    optimizer: torch.optim.Optimizer
+    loss_fn: ReconstructionLoss
+    data: TrainingData
+    started: float
+
+    def save(self, step: int) -> None:
+        save_state(
+            self.output_dir / STATE_FILE,
+            step=step,
+            config=self.config,
+            model=self.model,
+            optimizer=self.optimizer,
+        )
+
+
+def _run_steps(run: _Run, step: int, progress: Progress | None) -> tuple[int, float, float]:
+    """Train from ``step`` to ``config.steps``; return (steps done, last loss, last val loss).
+
+    Checkpoints (with a validation pass) every ``checkpoint_every`` steps and at the end; Ctrl-C
+    saves a checkpoint before re-raising.
+    """
+    config = run.config
+    last = val_loss = float("nan")
+    try:
+        while step < config.steps:
+            row = _train_step(run.model, run.optimizer, run.loss_fn, run.data, config, step)
+            step += 1
+            last = row["loss"]
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                val_loss = validate(run.model, run.loss_fn, run.data)
+                row["val_loss"] = val_loss
+                run.save(step)
+            row["seconds"] = time.perf_counter() - run.started
+            _append_log(run.output_dir / LOG_FILE, row, step)
+            if progress is not None:
+                progress(1)
+    except KeyboardInterrupt:
+        run.save(step)
+        logger.warning("interrupted after step %d; resume with --resume", step)
+        raise
+    return step, last, val_loss
 
 
 def _resume_step(
