@@ -177,7 +177,10 @@ def test_model_options_without_random_init_are_refused():
         pytest.param({"n_decoder_frame_blocks": -1}, "must be an int >= 0", id="negative"),
         pytest.param({"kernel_size": 4}, "kernel_size must be odd", id="even-kernel"),
         pytest.param({"sample_rate": 500}, "outside 1000..384000", id="rate"),
-        pytest.param({"phase_increment": 1}, "must be true or false", id="phase-flag"),
+        pytest.param({"phase": "sideways"}, "phase must be one of", id="phase-mode"),
+        pytest.param({"tonal_bins": 600}, "tonal_bins 600 exceeds the 513 bins", id="tonal-bins"),
+        pytest.param({"n_fft_long": 2048, "long_bins": 300}, "exceeds the 257 bins", id="long"),
+        pytest.param({"n_fft_long": 2000}, "n_fft_long must be a multiple", id="long-fft"),
     ],
 )
 def test_config_validation(changes, message):
@@ -193,10 +196,36 @@ def test_config_from_dict_rejects_unknown_keys():
 
 def test_phase_increment_decoder_keeps_a_steady_bin_coherent():
     """With zero predicted increments every bin advances by its centre frequency per hop."""
-    codec = load_builtin(random_init=True, phase_increment=True, **TINY_MODEL)
+    codec = load_builtin(random_init=True, phase="increment", **TINY_MODEL)
     decoder = codec.model.decoder
     bins = torch.arange(TINY_MODEL["n_fft"] // 2 + 1)
     expected = 2 * math.pi * bins * TINY_MODEL["frame_hop"] / TINY_MODEL["n_fft"]
     torch.testing.assert_close(decoder.bin_advance, expected.float())
     z = torch.zeros(1, 4, 5)
     assert decoder(z).shape == (1, 1, 5 * 256)
+
+
+def test_dual_head_summed_path_plays_a_steady_sine_at_the_bin_centre():
+    """Known answer: silence the absolute path, one tonal bin with zero increments -> a sine.
+
+    The head's bias alone sets the outputs (weights zeroed): the absolute path at exp(-30),
+    tonal bin 8 of a 256-point spectrum at 16 kHz (500 Hz) with magnitude 1 and increment 0.
+    Overlapping frames then add coherently, so the output is a steady 500 Hz sinusoid.
+    """
+    codec = load_builtin(random_init=True, phase="dual", tonal_bins=32, **TINY_MODEL)
+    decoder = codec.model.decoder
+    n_bins, k = TINY_MODEL["n_fft"] // 2 + 1, 8
+    bias = torch.zeros(decoder.head.out_features)
+    bias[:n_bins] = -30.0  # absolute path: silent
+    bias[2 * n_bins : 2 * n_bins + 32] = -30.0  # tonal magnitudes ...
+    bias[2 * n_bins + k] = 0.0  # ... but bin k at 1
+    with torch.no_grad():
+        decoder.head.weight.zero_()
+        decoder.head.bias.copy_(bias)
+        y = decoder(torch.zeros(1, 4, 12))[0, 0].numpy()
+    steady = y[256:-256]  # away from the centred frames' edges
+    spectrum = np.abs(np.fft.rfft(steady * np.hanning(steady.size)))
+    peak_hz = np.argmax(spectrum) * 16_000 / steady.size
+    assert abs(peak_hz - 500.0) < 16_000 / steady.size
+    envelope = np.abs(steady).reshape(-1, 64).max(axis=1)  # per 4 ms, > one 2 ms period
+    assert envelope.max() / envelope.min() < 1.02  # constant amplitude: the frames cohere

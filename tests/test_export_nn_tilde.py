@@ -80,8 +80,16 @@ def test_cli_refuses_other_codecs(run_cli, tmp_path):
     assert "only 'builtin' can be exported" in result.stderr
 
 
-def test_phase_increment_model_scripts_and_matches(tmp_path):
-    codec = load_builtin(random_init=True, phase_increment=True, **TINY_MODEL)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"phase": "increment"},
+        {"phase": "dual", "tonal_bins": 40, "n_fft_long": 512, "long_bins": 30},
+    ],
+    ids=["increment", "dual-long"],
+)
+def test_other_heads_script_and_match(tmp_path, options):
+    codec = load_builtin(random_init=True, **TINY_MODEL, **options)
     path = export_nn_tilde(tmp_path / "inc.ts", codec.model, codec.config)
     x = torch.randn(1, 1, 2048, generator=torch.Generator().manual_seed(2)) * 0.1
     with torch.inference_mode():

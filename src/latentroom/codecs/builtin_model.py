@@ -18,6 +18,16 @@ from torch import nn
 
 from latentroom.errors import ConfigError
 
+# Decoder phase heads. "absolute": a phase per frame and bin (Vocos). "increment": each frame's
+# phase advance over the bin centre's, summed over frames, so steady partials stay coherent.
+# "dual": both, as two spectra that are added; transients take the absolute path, steady
+# partials the summed one (an absolute phase cannot stay coherent over overlapping frames).
+PHASE_MODES = ("absolute", "increment", "dual")
+# The long encoder STFT runs on the input decimated by this factor: its low bins are all the
+# encoder reads, and an n_fft_long-point FFT at the full rate costs more than the decoder head.
+LONG_DECIMATION = 4
+LOWPASS_TAPS = 63
+
 
 @dataclass(frozen=True)
 class BuiltinConfig:
@@ -36,15 +46,17 @@ class BuiltinConfig:
     n_encoder_latent_blocks: int = 2  # blocks at the latent rate before mu/logvar
     n_decoder_latent_blocks: int = 4  # blocks at the latent rate after the input conv
     n_decoder_frame_blocks: int = 1  # blocks at the STFT frame rate before the iSTFT head
-    phase_increment: bool = False  # head predicts each frame's phase advance (summed over frames)
+    n_fft_long: int = 0  # a third, long encoder STFT that resolves low partials (0 = none)
+    long_bins: int = 256  # its lowest bins the encoder reads (up to 6 kHz at 48 kHz)
+    phase: str = "absolute"  # decoder phase head: one of PHASE_MODES
+    tonal_bins: int = 0  # "dual": lowest bins that get the summed-phase path (0 = all)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.phase_increment, bool):
+        if self.phase not in PHASE_MODES:
             raise ConfigError(
-                "builtin config: phase_increment must be true or false; "
-                f"got {self.phase_increment!r}"
+                f"builtin config: phase must be one of {list(PHASE_MODES)}; got {self.phase!r}"
             )
-        positive = [f.name for f in fields(self) if not f.name.startswith(("n_", "phase"))]
+        positive = [f.name for f in fields(self) if not f.name.startswith(("n_", "phase", "tonal"))]
         positive += ["n_fft", "n_fft_short"]
         for name in positive:
             value = getattr(self, name)
@@ -52,7 +64,7 @@ class BuiltinConfig:
                 raise ConfigError(f"builtin config: {name} must be a positive int; got {value!r}")
         for name in [
             f.name for f in fields(self) if f.name.startswith("n_") and "fft" not in f.name
-        ]:
+        ] + ["n_fft_long", "tonal_bins"]:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
@@ -73,13 +85,29 @@ class BuiltinConfig:
                 f"builtin config: hop_length {self.hop_length} must be a multiple of frame_hop "
                 f"{self.frame_hop}"
             )
-        for name in ("n_fft", "n_fft_short"):
+        for name in ("n_fft", "n_fft_short", "n_fft_long"):
             value = getattr(self, name)
             if value % self.frame_hop:
                 raise ConfigError(
                     f"builtin config: {name} must be a multiple of frame_hop {self.frame_hop}; "
                     f"got {value}"
                 )
+        long_limit = self.n_fft_long // (2 * LONG_DECIMATION) + 1
+        if self.n_fft_long and self.long_bins > long_limit:
+            raise ConfigError(
+                f"builtin config: long_bins {self.long_bins} exceeds the {long_limit} bins below "
+                f"a {LONG_DECIMATION}x-decimated Nyquist of n_fft_long {self.n_fft_long}"
+            )
+        if self.n_fft_long and self.frame_hop % LONG_DECIMATION:
+            raise ConfigError(
+                f"builtin config: n_fft_long needs frame_hop divisible by {LONG_DECIMATION}; "
+                f"got {self.frame_hop}"
+            )
+        if self.tonal_bins > self.n_fft // 2 + 1:
+            raise ConfigError(
+                f"builtin config: tonal_bins {self.tonal_bins} exceeds the {self.n_fft // 2 + 1} "
+                f"bins of n_fft {self.n_fft}"
+            )
         if not 1_000 <= self.sample_rate <= 384_000:
             raise ConfigError(
                 f"builtin config: sample_rate {self.sample_rate} is outside 1000..384000 Hz"
@@ -104,6 +132,16 @@ class BuiltinConfig:
                 f"builtin config: unknown keys {unknown}; allowed keys are {sorted(known)}"
             )
         return cls(**data)
+
+
+def _lowpass_kernel() -> torch.Tensor:
+    """Hann-windowed sinc [shape=(1, 1, LOWPASS_TAPS)], cut at 90 % of the decimated Nyquist."""
+    cutoff = 0.9 * 0.5 / LONG_DECIMATION  # cycles per input sample
+    n = torch.arange(LOWPASS_TAPS, dtype=torch.float64) - LOWPASS_TAPS // 2
+    taps = torch.sinc(2 * cutoff * n) * torch.hann_window(
+        LOWPASS_TAPS, periodic=False, dtype=torch.float64
+    )
+    return (taps / taps.sum()).float().reshape(1, 1, -1)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -140,6 +178,8 @@ class Encoder(nn.Module):
 
     window: torch.Tensor
     window_short: torch.Tensor
+    window_long: torch.Tensor
+    lowpass: torch.Tensor
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
@@ -153,6 +193,21 @@ class Encoder(nn.Module):
         )
         self.project = nn.Linear(config.n_fft // 2 + 1, config.channels)
         self.project_short = nn.Linear(config.n_fft_short // 2 + 1, config.channels)
+        # The long STFT feeds only its low bins: that is where partials crowd within the main
+        # lobe of a short window. It is taken of the decimated input (same frame times).
+        self.long_fft = config.n_fft_long // LONG_DECIMATION
+        self.long_hop = config.frame_hop // LONG_DECIMATION
+        self.decimation = LONG_DECIMATION  # TorchScript reads module attributes, not globals
+        self.lowpass_half = LOWPASS_TAPS // 2
+        self.long_bins = config.long_bins if config.n_fft_long else 0
+        self.register_buffer(
+            "window_long", torch.hann_window(max(self.long_fft, 1)), persistent=False
+        )
+        self.register_buffer("lowpass", _lowpass_kernel(), persistent=False)
+        # A list of zero or one layers: models without the long STFT keep their exact tensors.
+        self.project_long = nn.ModuleList(
+            [nn.Linear(self.long_bins, config.channels)] if self.long_bins else []
+        )
         self.frame_blocks = _blocks(config, config.n_encoder_frame_blocks)
         self.down = nn.Conv1d(
             config.channels, config.channels, config.upsample, stride=config.upsample
@@ -161,17 +216,41 @@ class Encoder(nn.Module):
         self.norm = nn.GroupNorm(1, config.channels)
         self.head = nn.Conv1d(config.channels, 2 * config.latent_dim, 3, padding=1)
 
-    def _log_magnitude(self, x: torch.Tensor, n_fft: int, window: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(x, n_fft, self.frame_hop, window=window, center=True, return_complex=True)
+    def _log_magnitude(
+        self, x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, n_bins: int
+    ) -> torch.Tensor:
+        """Scaled log-magnitude of the lowest ``n_bins`` bins [shape=(B, frames, n_bins)]."""
+        spec = torch.stft(x, n_fft, hop, window=window, center=True, return_complex=True)
         # Frames first for the linear projection; the last centred frame starts the next hop.
-        return 0.2 * torch.log(spec.abs() + 1e-5)[..., :-1].transpose(1, 2)
+        return 0.2 * torch.log(spec[:, :n_bins, :-1].abs() + 1e-5).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)``, each [shape=(B, D, T)] with ``T = ceil(N / hop_length)``."""
         pad = (-x.shape[-1]) % self.hop_length
         flat = torch.nn.functional.pad(x, (0, pad)).reshape(x.shape[0], -1)
-        h = self.project(self._log_magnitude(flat, self.n_fft, self.window))
-        h = h + self.project_short(self._log_magnitude(flat, self.n_fft_short, self.window_short))
+        hop = self.frame_hop
+        h = self.project(
+            self._log_magnitude(flat, self.n_fft, hop, self.window, self.n_fft // 2 + 1)
+        )
+        h = h + self.project_short(
+            self._log_magnitude(
+                flat, self.n_fft_short, hop, self.window_short, self.n_fft_short // 2 + 1
+            )
+        )
+        if self.long_fft > 0:
+            # Zero-phase low-pass and decimation: decimated sample m is input sample 4m.
+            half = self.lowpass_half
+            padded = torch.nn.functional.pad(flat.unsqueeze(1), (half, half))
+            low = torch.nn.functional.conv1d(padded, self.lowpass, stride=self.decimation)
+            long = self._log_magnitude(
+                low.squeeze(1),
+                self.long_fft,
+                self.long_hop,
+                self.window_long,
+                self.long_bins,
+            )
+            for project in self.project_long:
+                h = h + project(long)
         h = h.transpose(1, 2)
         h = self.frame_blocks(h)
         h = self.latent_blocks(self.down(h))
@@ -195,7 +274,9 @@ class Decoder(nn.Module):
         bins = torch.arange(config.n_fft // 2 + 1, dtype=torch.float32)
         advance = 2 * math.pi * bins * config.frame_hop / config.n_fft
         self.register_buffer("bin_advance", advance, persistent=False)
-        self.phase_increment = config.phase_increment
+        self.phase = config.phase
+        self.n_bins = config.n_fft // 2 + 1
+        self.tonal_bins = config.tonal_bins or self.n_bins
         self.input = nn.Conv1d(config.latent_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         self.up = nn.ConvTranspose1d(
@@ -203,20 +284,39 @@ class Decoder(nn.Module):
         )
         self.frame_blocks = _blocks(config, config.n_decoder_frame_blocks)
         self.norm = nn.LayerNorm(config.channels)
-        self.head = nn.Linear(config.channels, 2 * (config.n_fft // 2 + 1))
+        # A log-magnitude and a phase per bin and path.
+        n_outputs = 2 * self.n_bins + (2 * self.tonal_bins if config.phase == "dual" else 0)
+        self.head = nn.Linear(config.channels, n_outputs)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return audio [shape=(B, 1, T * hop_length)] for latents ``z`` [shape=(B, D, T)]."""
         h = self.latent_blocks(self.input(z))
         h = self.frame_blocks(self.up(h)).transpose(1, 2)
-        # 1. Per frame and bin: a log-magnitude and a phase angle, frames first (contiguous).
-        log_magnitude, phase = self.head(self.norm(h)).chunk(2, dim=2)
-        magnitude = torch.exp(log_magnitude.clamp(max=6.0))
-        if self.phase_increment:
-            # Steady partials keep coherent phase across overlapping frames by construction.
-            phase = torch.cumsum(phase + self.bin_advance, dim=1)
-        spec = torch.polar(magnitude, phase)
+        # Per frame and bin: a log-magnitude and a phase per path, frames first (contiguous).
+        out = self.head(self.norm(h))
+        n = self.n_bins
+        if self.phase == "absolute":
+            spec = self._spectrum(out[..., :n], out[..., n : 2 * n])
+        elif self.phase == "increment":
+            spec = self._spectrum(out[..., :n], self._summed_phase(out[..., n : 2 * n], n))
+        else:
+            spec = self._spectrum(out[..., :n], out[..., n : 2 * n])
+            k = self.tonal_bins
+            tonal = self._spectrum(
+                out[..., 2 * n : 2 * n + k], self._summed_phase(out[..., 2 * n + k :], k)
+            )
+            if k < n:
+                tonal = torch.nn.functional.pad(tonal, (0, n - k))
+            spec = spec + tonal
         return self._istft(spec, z.shape[-1] * self.hop_length)
+
+    def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        return torch.polar(torch.exp(log_magnitude.clamp(max=6.0)), phase)
+
+    def _summed_phase(self, increment: torch.Tensor, n_bins: int) -> torch.Tensor:
+        """Phase [shape=(B, F, n_bins)] from per-frame advances over the bin-centre advance."""
+        # Steady partials keep coherent phase across overlapping frames by construction.
+        return torch.cumsum(increment + self.bin_advance[:n_bins], dim=1)
 
     def _istft(self, spec: torch.Tensor, n_samples: int) -> torch.Tensor:
         """Inverse STFT of ``spec`` [shape=(B, F, bins)], centred frames, trimmed to n_samples.
