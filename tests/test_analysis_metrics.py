@@ -58,3 +58,29 @@ def test_bootstrap_interval_brackets_the_estimate_and_collapses_for_identical_it
     assert hi - lo == pytest.approx(2 * 1.96 / math.sqrt(50), rel=0.3)
     same = summarise(np.tile([[1.0, 2.0]], (50, 1)), weights, metric)
     assert same["ci95"]["mean"] == pytest.approx([2.0, 2.0])
+
+
+def test_cross_group_degradation_known_answer() -> None:
+    """Seen items at VR 0.5 and unseen at 0.8 -> 0.3, and homogeneous items give a tight CI."""
+    from latentroom.analysis.clusters import ClusterConfig, _degradation
+    from latentroom.analysis.metrics import bootstrap_weights
+
+    def sums(n_items: int, ratio: float) -> np.ndarray:
+        out = np.zeros((n_items, 3, 3, 6))  # items, lags, slices, columns
+        out[..., 1] = 100.0 + np.arange(n_items)[:, None, None]  # total SS varies by item
+        out[..., 0] = ratio * out[..., 1]  # within-cluster SS
+        out[..., 2:4], out[..., 4:] = out[..., 1:2], 50.0
+        return out
+
+    rng = np.random.default_rng(0)
+    seen, unseen = sums(20, 0.5), sums(30, 0.8)
+    result = _degradation(
+        ClusterConfig(),
+        seen,
+        bootstrap_weights(20, n_boot=200, rng=rng),
+        unseen,
+        bootstrap_weights(30, n_boot=200, rng=rng),
+    )
+    assert result["cross_group_degradation"] == pytest.approx({"1": 0.3, "2": 0.3, "4": 0.3})
+    for low, high in result["cross_group_degradation_ci95"].values():
+        assert low == pytest.approx(0.3) and high == pytest.approx(0.3)

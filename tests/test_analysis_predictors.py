@@ -88,3 +88,41 @@ def test_rollout_of_an_exact_model_has_no_gap_on_deterministic_data() -> None:
     chunk = next(iter(_windows(arrays, 64)(None)))
     teacher, free = rollout_nll(model, chunk.context, chunk.targets, steps=2)
     np.testing.assert_allclose(teacher, free, atol=1e-3)
+
+
+def test_a_dim_constant_on_train_gets_a_floored_variance_not_an_nll_blow_up() -> None:
+    """Dim 1 never moves on train; on eval it moves by 0.1 (train dim 0 has unit variance).
+
+    With the relative floor (1e-4 of the mean variance) its variance is 5e-5, so an eval step of
+    0.1 costs 0.5 * 0.01 / 5e-5 = 100 nats more than a typical one, not the 1e8 an absolute 1e-12
+    floor gave.
+    """
+    from latentroom.analysis.predictors import RELATIVE_VARIANCE_FLOOR, floor_variance
+
+    rng = np.random.default_rng(0)
+    train = []
+    for _ in range(4):
+        steps = np.stack([rng.standard_normal(200), np.zeros(200)], axis=1)
+        train.append(steps.cumsum(axis=0).astype(np.float32))
+    for model in (MarginalDiag((1,)), MarginalFull((1,)), LinearGaussian((1,))):
+        model.fit(_windows(train, 64), _windows(train, 64))
+        y = np.array([[0.0, 0.1]])
+        nll = model.predict(np.zeros((1, 3, 2), dtype=np.float32))[0].nll(y)
+        assert np.isfinite(nll).all() and nll[0] < 200, (model.name, nll)
+    var = np.array([[2.0, 0.0, 0.0]])
+    assert floor_variance(var)[0, 1] == pytest.approx(RELATIVE_VARIANCE_FLOOR * 2 / 3)
+
+
+def test_mdn_stops_on_a_non_finite_loss_and_keeps_finite_weights() -> None:
+    """A learning rate of 1e30 blows the weights up in the first epoch: training must stop."""
+    from latentroom.analysis.mdn import MixtureDensityPredictor
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((300, 3)).cumsum(axis=0).astype(np.float32) for _ in range(4)]
+    model = MixtureDensityPredictor((1,), hidden=8, learning_rate=1e30, max_epochs=5)
+    model.fit(_windows(arrays, 128), _windows(arrays, 128))
+    assert model.diverged_
+    assert len(model.history_) < 5 and not np.isfinite(model.history_[-1])
+    context = np.stack([a[:3] for a in arrays])
+    nll = model.predict(context)[0].nll(np.zeros((4, 3)))
+    assert np.isfinite(nll).all()

@@ -115,7 +115,14 @@ def test_group_regex_reports_cross_group_degradation(
     assert result.exit_code == 0, result.stderr
     analysis = json.loads((out / "analysis.json").read_text())
     assert analysis["split"] == "group"
-    assert set(analysis["phase0"]["mean-vq4"]["cross_group_degradation"]) == {"1", "2", "4"}
+    entry = analysis["phase0"]["mean-vq4"]
+    assert set(entry["cross_group_degradation"]) == {"1", "2", "4"}
+    for lag, value in entry["cross_group_degradation"].items():
+        low, high = entry["cross_group_degradation_ci95"][lag]
+        assert low <= value <= high
+    assert "Cross-group degradation (unseen − seen groups): lag 1:" in (
+        out / "report.md"
+    ).read_text()
 
 
 def test_predict_rejects_unknown_predictor(

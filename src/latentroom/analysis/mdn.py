@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from latentroom.analysis.distributions import DiagMixture, Predictive
-from latentroom.analysis.predictors import Windows, _check_horizons
+from latentroom.analysis.predictors import Windows, _check_horizons, floor_variance
 from latentroom.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -131,9 +131,9 @@ class MixtureDensityPredictor:
             x_sum, x_sq = x_sum + x.sum(axis=0), x_sq + (x**2).sum(axis=0)
             y_sum, y_sq = y_sum + y.sum(axis=1), y_sq + (y**2).sum(axis=1)
         self.x_mean_ = np.asarray(x_sum) / n
-        self.x_scale_ = np.sqrt(np.maximum(np.asarray(x_sq) / n - self.x_mean_**2, 1e-12))
+        self.x_scale_ = np.sqrt(floor_variance(np.asarray(x_sq) / n - self.x_mean_**2))
         y_mean = np.asarray(y_sum) / n
-        y_scale = np.sqrt(np.maximum(np.asarray(y_sq) / n - y_mean**2, 1e-12))
+        y_scale = np.sqrt(floor_variance(np.asarray(y_sq) / n - y_mean**2))
         self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
         self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
         self.latent_dim_ = int(self.x_mean_.shape[0])
@@ -169,11 +169,24 @@ class MixtureDensityPredictor:
         rng = np.random.default_rng(self.random_state)
         best, best_state, stale = math.inf, copy.deepcopy(net.state_dict()), 0
         self.history_: list[float] = []
+        self.diverged_ = False
         for epoch in range(self.max_epochs):
-            self._train_epoch(net, optimiser, train, rng)
-            score = self._score(net, val if val is not None else train)
+            finite = self._train_epoch(net, optimiser, train, rng)
+            score = self._score(net, val if val is not None else train) if finite else math.nan
             self.history_.append(score)
             logger.info("%s epoch %d: validation NLL %.4f", self.name, epoch + 1, score)
+            if not math.isfinite(score):
+                # A non-finite loss or validation NLL: the weights have blown up. Keep the best
+                # epoch so far (the initial weights if it was the first) and stop.
+                self.diverged_ = True
+                kept = f"epoch {int(np.argmin(self.history_[:-1])) + 1}" if epoch else "initial"
+                logger.warning(
+                    "%s diverged in epoch %d (non-finite loss); keeping the %s weights",
+                    self.name,
+                    epoch + 1,
+                    kept,
+                )
+                break
             if score < best - 1e-4:
                 best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
             else:
@@ -190,7 +203,8 @@ class MixtureDensityPredictor:
         optimiser: torch.optim.Optimizer,
         train: Windows,
         rng: np.random.Generator,
-    ) -> None:
+    ) -> bool:
+        """One epoch of Adam steps; False as soon as a batch loss is not finite (no step taken)."""
         seen = 0
         net.train()
         for chunk in train(rng):
@@ -198,12 +212,15 @@ class MixtureDensityPredictor:
             for start in range(0, chunk.size, self.batch_size):
                 stop = start + self.batch_size
                 loss = self._loss(net, x[start:stop], y[:, start:stop]).mean()
+                if not torch.isfinite(loss):
+                    return False
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
             seen += chunk.size
             if seen >= self.max_windows_per_epoch:
                 break
+        return True
 
     def _loss(self, net: MixtureNet, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Standardised NLL per window summed over horizons, ``(B,)``."""

@@ -199,6 +199,7 @@ def summarise_phase1(
         "rollout": _rollouts(raw, weights),
         "ridge": fitted["linear"].ridge_.tolist() if "linear" in fitted else None,
         "epochs": {n: len(m.history_) for n, m in fitted.items() if hasattr(m, "history_")},
+        "diverged": [n for n, m in fitted.items() if getattr(m, "diverged_", False)],
     }
     return phase1, info
 

@@ -23,6 +23,17 @@ Windows = Callable[[np.random.Generator | None], Iterable[WindowChunk]]
 #: Ridge strengths tried, relative to the mean feature variance; the best on validation wins.
 RIDGE_GRID = (1e-6, 1e-4, 1e-2, 1.0)
 
+#: Every fitted variance is at least this fraction of the mean variance over dims. A dim that is
+#: constant on train (a silent mel band, a dead latent dim) otherwise gets a variance near 0, and
+#: any eval movement in it scores NLLs of 1e8 nats; a dim this quiet holds < 0.01 % of the energy.
+RELATIVE_VARIANCE_FLOOR = 1e-4
+
+
+def floor_variance(var: np.ndarray) -> np.ndarray:
+    """``var`` [shape=(..., D)] raised to ``RELATIVE_VARIANCE_FLOOR`` times its mean over D."""
+    floor = RELATIVE_VARIANCE_FLOOR * np.mean(var, axis=-1, keepdims=True)
+    return np.maximum(var, np.maximum(floor, 1e-30))
+
 
 def _check_horizons(horizons: Sequence[int]) -> tuple[int, ...]:
     if not horizons or min(horizons) < 1:
@@ -53,7 +64,7 @@ class MarginalDiag:
             n += chunk.size
         mean = np.asarray(total) / n
         self.mean_ = mean
-        self.var_ = np.maximum(np.asarray(squares) / n - mean**2, 1e-12)
+        self.var_ = floor_variance(np.asarray(squares) / n - mean**2)
         self.n_train_ = n
         return self
 
@@ -106,7 +117,12 @@ class MarginalFull:
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
-    """Cholesky factor, adding a little to the diagonal when ``cov`` is singular."""
+    """Cholesky factor of ``cov`` with its diagonal floored (``floor_variance``).
+
+    A little more is added to the diagonal if the matrix is still singular.
+    """
+    diag = np.diag(cov)
+    cov = cov + np.diag(floor_variance(diag) - diag)
     jitter = 0.0
     scale = max(float(np.mean(np.diag(cov))), 1e-12)
     for _ in range(8):

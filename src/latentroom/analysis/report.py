@@ -170,8 +170,12 @@ def _phase0_lines(phase0: dict[str, Any]) -> list[str]:
             f"minimum size; {entry['n_eval_set_aside']} eval frames set aside."
         )
         if "cross_group_degradation" in entry:
-            degradation = entry["cross_group_degradation"]
-            text += f" Cross-group degradation (unseen − seen groups) by lag: {degradation}."
+            intervals = entry["cross_group_degradation_ci95"]
+            by_lag = ", ".join(
+                f"lag {lag}: {fmt(value)} [{fmt(intervals[lag][0])}, {fmt(intervals[lag][1])}]"
+                for lag, value in entry["cross_group_degradation"].items()
+            )
+            text += f" Cross-group degradation (unseen − seen groups): {by_lag}."
         lines.append(text)
     return [*lines, "", "![variance ratios](variance_ratio.png)", ""]
 
@@ -193,6 +197,12 @@ def _phase1_lines(phase1: dict[str, Any], info: dict[str, Any]) -> list[str]:
                 f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['ig_bits_per_second'])} | "
                 f"{fmt_ci(e, 'r2')} | {fmt(e['direction_cosine'])} | {fmt(e['log_magnitude_r2'])} |"
             )
+    if info.get("diverged"):
+        lines += [
+            "",
+            f"**Diverged during training** (non-finite loss; the best earlier epoch was kept): "
+            f"{', '.join(info['diverged'])}.",
+        ]
     lines += ["", "Rollouts (one-step head fed its own mean predictions), NLL gap per step:", ""]
     for name, entry in info["rollout"].items():
         lines.append(f"- {name}: " + ", ".join(fmt(g, 3) for g in entry["gap"]))
