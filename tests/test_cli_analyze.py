@@ -120,9 +120,9 @@ def test_group_regex_reports_cross_group_degradation(
     for lag, value in entry["cross_group_degradation"].items():
         low, high = entry["cross_group_degradation_ci95"][lag]
         assert low <= value <= high
-    assert "Cross-group degradation (unseen − seen groups): lag 1:" in (
-        out / "report.md"
-    ).read_text()
+    assert (
+        "Cross-group degradation (unseen − seen groups): lag 1:" in (out / "report.md").read_text()
+    )
 
 
 def test_predict_rejects_unknown_predictor(
