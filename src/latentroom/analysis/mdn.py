@@ -26,6 +26,7 @@ from latentroom.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 MIN_LOG_SCALE = -7.0  # keeps the standardised NLL finite when a component collapses
+SCALER_WINDOWS = 200_000  # train windows (random items) the standardisation is estimated from
 
 
 class MixtureNet(nn.Module):
@@ -124,12 +125,15 @@ class MixtureDensityPredictor:
     def _fit_scalers(self, train: Windows) -> None:
         rows = [k - 1 for k in self.horizons]
         n, x_sum, x_sq, y_sum, y_sq = 0, 0.0, 0.0, 0.0, 0.0
-        for chunk in train(None):
+        # Scales need a good estimate, not every window: random items bound the pass.
+        for chunk in train(np.random.default_rng(self.random_state)):
             x = chunk.context[:, -1].astype(np.float64)
             y = chunk.targets[[0, *rows]].astype(np.float64)  # row 0: one-step Δx, for inputs
             n += chunk.size
             x_sum, x_sq = x_sum + x.sum(axis=0), x_sq + (x**2).sum(axis=0)
             y_sum, y_sq = y_sum + y.sum(axis=1), y_sq + (y**2).sum(axis=1)
+            if n >= SCALER_WINDOWS:
+                break
         self.x_mean_ = np.asarray(x_sum) / n
         self.x_scale_ = np.sqrt(floor_variance(np.asarray(x_sq) / n - self.x_mean_**2))
         y_mean = np.asarray(y_sum) / n

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.analysis.data import ItemSource, iter_windows
+from latentroom.analysis.data import ItemSource, iter_windows, prefetch
 from latentroom.analysis.metrics import (
     COLUMNS,
     add_by_item,
@@ -71,15 +71,22 @@ class PredictConfig:
         return max(max(self.horizons), self.rollout_steps)
 
 
-def split_streams(prepared: Prepared, config: PredictConfig) -> tuple[Windows, Windows, Windows]:
+def split_streams(
+    prepared: Prepared, config: PredictConfig, *, with_context: bool = True
+) -> tuple[Windows, Windows, Windows]:
+    """Train, validation and eval window streams, each read one chunk ahead in a thread."""
+
     def stream(items: np.ndarray) -> Windows:
-        return lambda rng: iter_windows(
-            prepared.source,
-            items,
-            context=config.context,
-            max_offset=config.max_offset,
-            chunk_windows=config.chunk_windows,
-            rng=rng,
+        return lambda rng: prefetch(
+            iter_windows(
+                prepared.source,
+                items,
+                context=config.context,
+                max_offset=config.max_offset,
+                chunk_windows=config.chunk_windows,
+                rng=rng,
+                with_context=with_context,
+            )
         )
 
     split = prepared.split
@@ -87,10 +94,6 @@ def split_streams(prepared: Prepared, config: PredictConfig) -> tuple[Windows, W
 
 
 def _build(name: str, config: PredictConfig) -> Any:
-    if name == "marginal_diag":
-        return MarginalDiag(config.horizons)
-    if name == "marginal_full":
-        return MarginalFull(config.horizons)
     if name == "linear":
         return LinearGaussian(config.horizons, random_state=config.seed)
     from latentroom.analysis.mdn import MixtureDensityPredictor
@@ -110,13 +113,18 @@ def _build(name: str, config: PredictConfig) -> Any:
 def fit_predictors(
     prepared: Prepared, config: PredictConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Fit the two marginals and every requested predictor on train (validation for selection)."""
+    """Fit the two marginals and every requested predictor on train (validation for selection).
+
+    Both marginals come from one pass over the train targets (no contexts are gathered).
+    """
     train, val, _ = split_streams(prepared, config)
-    names = ["marginal_diag", "marginal_full"] + [
-        n for n in config.predictors if not n.startswith("marginal")
-    ]
-    fitted = {}
-    for name in names:
+    targets, _, _ = split_streams(prepared, config, with_context=False)
+    logger.info("fitting marginal_diag and marginal_full")
+    full = MarginalFull(config.horizons).fit(targets)
+    fitted: dict[str, Any] = {"marginal_diag": MarginalDiag.from_full(full), "marginal_full": full}
+    if progress is not None:
+        progress(2)
+    for name in [n for n in config.predictors if not n.startswith("marginal")]:
         logger.info("fitting %s", name)
         fitted[name] = _build(name, config).fit(train, val)
         if progress is not None:
@@ -143,12 +151,15 @@ def evaluate(
     for chunk in eval_stream(None):
         rows = np.array([row_of[int(i)] for i in chunk.item])
         ys = chunk.targets[[k - 1 for k in config.horizons]]
-        base = [d.nll(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
+        base_dists = diag.predict(chunk.context)
+        base = [d.nll(y) for d, y in zip(base_dists, ys, strict=True)]
         ref = [d.nll(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
-        base_dim = [d.nll_per_dim(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
+        base_dim = [d.nll_per_dim(y) for d, y in zip(base_dists, ys, strict=True)]
+        known = {"marginal_diag": base, "marginal_full": ref}
         for p, name in enumerate(names):
             for h, dist in enumerate(fitted[name].predict(chunk.context)):
-                stats = window_stats(dist, ys[h], base[h], ref[h], diag.mean_[h])
+                nll = known[name][h] if name in known else None
+                stats = window_stats(dist, ys[h], base[h], ref[h], diag.mean_[h], nll)
                 add_by_item(sums[:, p, h], rows, stats)
                 per_dim[p, h] += (base_dim[h] - dist.nll_per_dim(ys[h])).sum(axis=0)
         pick = slice(None, None, stride)

@@ -68,6 +68,15 @@ class MarginalDiag:
         self.n_train_ = n
         return self
 
+    @classmethod
+    def from_full(cls, full: MarginalFull) -> MarginalDiag:
+        """The diagonal of a fitted ``MarginalFull`` (the same train targets, no second pass)."""
+        model = cls(full.horizons)
+        model.mean_ = full.mean_
+        model.var_ = floor_variance(np.diagonal(full.cov_, axis1=1, axis2=2).copy())
+        model.n_train_ = full.n_train_
+        return model
+
     def predict(self, context: np.ndarray) -> list[Predictive]:
         """One ``DiagMixture`` with K = 1 per horizon, the same for every window."""
         n_windows = context.shape[0]
