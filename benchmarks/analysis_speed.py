@@ -70,6 +70,7 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_start = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
+    stages: dict[str, float] = {}
     if phase == 0:
         from latentroom.analysis.clusters import ClusterConfig, run_phase0
 
@@ -77,7 +78,8 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
     else:
         from latentroom.analysis.predict import PredictConfig, run_phase1
 
-        run_phase1(source, PredictConfig(predictors=("linear", "mdn")))
+        _, info, _ = run_phase1(source, PredictConfig(predictors=("linear", "mdn")))
+        stages = info["seconds"]
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_start
@@ -86,6 +88,7 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stages": stages,
     }
 
 
@@ -129,7 +132,7 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     )
     lines = [title, "", f"- command: `{command}`", f"- machine: {machine()}", f"- {settings}", ""]
     lines += [
-        "| frames | dims | phase | wall (s) | CPU (s) | peak RSS (MiB) | note |",
+        "| frames | dims | phase | wall (s) | CPU (s) | peak RSS (MiB) | stages (wall) |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -137,9 +140,10 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
         if "note" in row:
             lines.append(f"{head} | | | {row['note']} |")
             continue
+        stages = ", ".join(f"{k} {v:.0f} s" for k, v in row.get("stages", {}).items())
         lines.append(
             f"{head} {row['wall_seconds']:.1f} | {row['cpu_seconds']:.1f} | "
-            f"{row['peak_rss_mb']:.0f} | |"
+            f"{row['peak_rss_mb']:.0f} | {stages} |"
         )
     return "\n".join([*lines, ""])
 

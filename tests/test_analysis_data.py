@@ -139,3 +139,60 @@ def test_group_labels_can_come_from_corpus_group_metadata() -> None:
     metas = [{"source": f"x/{i}.wav", "group": f"speaker-{i % 3}"} for i in range(9)]
     source = ArraySource([np.zeros((20, 2), np.float32)] * 9, 10.0, metas)
     assert group_labels(source, "(.+)")[:4] == ["speaker-0", "speaker-1", "speaker-2", "speaker-0"]
+
+
+def test_prefetch_keeps_order_raises_and_stops_early() -> None:
+    from latentroom.analysis.data import prefetch
+
+    assert list(prefetch(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("broken item")
+
+    with pytest.raises(ValueError, match="broken item"):
+        list(prefetch(failing()))
+    produced = []
+
+    def counting():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    for value in prefetch(counting(), depth=1):
+        if value == 3:
+            break
+    assert len(produced) <= 6  # the producer stopped a chunk or two ahead, not at the end
+
+
+def test_reading_part_of_a_shuffled_stream_leaves_the_callers_rng_the_same() -> None:
+    """Prefetching reads ahead; what rng gives afterwards must not depend on how far."""
+    arrays = [np.arange(40 * 2, dtype=np.float32).reshape(40, 2) * (i + 1) for i in range(5)]
+    source = ArraySource(arrays, 10.0)
+    after = []
+    for n_chunks in (1, 3):
+        rng = np.random.default_rng(7)
+        stream = iter_windows(
+            source, np.arange(5), context=3, max_offset=2, chunk_windows=16, rng=rng
+        )
+        for _ in range(n_chunks):
+            next(stream)
+        after.append(rng.integers(1 << 30))
+    assert after[0] == after[1]
+
+
+def test_targets_only_stream_gives_the_same_targets() -> None:
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((30, 3)).astype(np.float32) for _ in range(3)]
+    source = ArraySource(arrays, 10.0)
+    full = list(iter_windows(source, np.arange(3), context=4, max_offset=3, chunk_windows=20))
+    bare = list(
+        iter_windows(
+            source, np.arange(3), context=4, max_offset=3, chunk_windows=20, with_context=False
+        )
+    )
+    assert [c.size for c in full] == [c.size for c in bare]
+    for a, b in zip(full, bare, strict=True):
+        assert b.context.shape == (a.size, 0, 3)
+        np.testing.assert_array_equal(a.targets, b.targets)
+        np.testing.assert_array_equal(a.item, b.item)

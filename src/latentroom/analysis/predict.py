@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -111,22 +112,31 @@ def _build(name: str, config: PredictConfig) -> Any:
 
 
 def fit_predictors(
-    prepared: Prepared, config: PredictConfig, progress: Progress | None = None
+    prepared: Prepared,
+    config: PredictConfig,
+    progress: Progress | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Fit the two marginals and every requested predictor on train (validation for selection).
 
     Both marginals come from one pass over the train targets (no contexts are gathered).
+    ``seconds``, when given, receives the wall time of each fit ("marginals", "linear", ...).
     """
     train, val, _ = split_streams(prepared, config)
     targets, _, _ = split_streams(prepared, config, with_context=False)
-    logger.info("fitting marginal_diag and marginal_full")
+    times = seconds if seconds is not None else {}
+    start = time.perf_counter()
     full = MarginalFull(config.horizons).fit(targets)
     fitted: dict[str, Any] = {"marginal_diag": MarginalDiag.from_full(full), "marginal_full": full}
+    times["marginals"] = time.perf_counter() - start
+    logger.info("marginal_diag and marginal_full fitted in %.1f s", times["marginals"])
     if progress is not None:
         progress(2)
     for name in [n for n in config.predictors if not n.startswith("marginal")]:
-        logger.info("fitting %s", name)
+        start = time.perf_counter()
         fitted[name] = _build(name, config).fit(train, val)
+        times[name] = time.perf_counter() - start
+        logger.info("%s fitted in %.1f s", name, times[name])
         if progress is not None:
             progress(1)
     return fitted
@@ -237,7 +247,11 @@ def _rollouts(raw: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]
 def run_phase1(
     source: ItemSource, config: PredictConfig, progress: Progress | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
-    """Prepare, fit, evaluate and summarise; returns (phase1, phase1_info, prepared)."""
+    """Prepare, fit, evaluate and summarise; returns (phase1, phase1_info, prepared).
+
+    ``phase1_info["seconds"]`` holds the wall time of each stage.
+    """
+    start = time.perf_counter()
     prepared = prepare(
         source,
         min_length=config.context + config.max_offset,
@@ -245,9 +259,14 @@ def run_phase1(
         drop_nonfinite=config.drop_nonfinite,
         seed=config.seed,
     )
-    fitted = fit_predictors(prepared, config, progress)
+    seconds = {"prepare": time.perf_counter() - start}
+    fitted = fit_predictors(prepared, config, progress, seconds)
+    start = time.perf_counter()
     raw = evaluate(prepared, config, fitted)
+    seconds["eval"] = time.perf_counter() - start
+    logger.info("eval scored in %.1f s", seconds["eval"])
     if progress is not None:
         progress(1)
     phase1, info = summarise_phase1(prepared, config, fitted, raw)
+    info["seconds"] = seconds
     return phase1, info, prepared

@@ -287,6 +287,14 @@ class Decoder(nn.Module):
         # A log-magnitude and a phase per bin and path.
         n_outputs = 2 * self.n_bins + (2 * self.tonal_bins if config.phase == "dual" else 0)
         self.head = nn.Linear(config.channels, n_outputs)
+        if config.phase != "absolute":
+            # Increments start at 0: every bin of the summed path begins as a coherent sinusoid
+            # at its centre frequency. With random increments that path starts as noise and
+            # training learns to silence it (measured: 1e-4 of the energy after 4500 steps).
+            n_increments = self.tonal_bins if config.phase == "dual" else self.n_bins
+            with torch.no_grad():
+                self.head.weight[-n_increments:].zero_()
+                self.head.bias[-n_increments:].zero_()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return audio [shape=(B, 1, T * hop_length)] for latents ``z`` [shape=(B, D, T)]."""
@@ -313,10 +321,14 @@ class Decoder(nn.Module):
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         return torch.polar(torch.exp(log_magnitude.clamp(max=6.0)), phase)
 
-    def _summed_phase(self, increment: torch.Tensor, n_bins: int) -> torch.Tensor:
-        """Phase [shape=(B, F, n_bins)] from per-frame advances over the bin-centre advance."""
+    def _summed_phase(self, raw: torch.Tensor, n_bins: int) -> torch.Tensor:
+        """Phase [shape=(B, F, n_bins)] from per-frame advances over the bin-centre advance.
+
+        The advance is bounded to (-π, π) around the centre's (any phase advance modulo 2π), so
+        a raw output near 0 means a partial near the bin centre and gradients stay tame.
+        """
         # Steady partials keep coherent phase across overlapping frames by construction.
-        return torch.cumsum(increment + self.bin_advance[:n_bins], dim=1)
+        return torch.cumsum(math.pi * torch.tanh(raw) + self.bin_advance[:n_bins], dim=1)
 
     def _istft(self, spec: torch.Tensor, n_samples: int) -> torch.Tensor:
         """Inverse STFT of ``spec`` [shape=(B, F, bins)], centred frames, trimmed to n_samples.
