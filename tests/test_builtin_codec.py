@@ -229,3 +229,17 @@ def test_dual_head_summed_path_plays_a_steady_sine_at_the_bin_centre():
     assert abs(peak_hz - 500.0) < 16_000 / steady.size
     envelope = np.abs(steady).reshape(-1, 64).max(axis=1)  # per 4 ms, > one 2 ms period
     assert envelope.max() / envelope.min() < 1.02  # constant amplitude: the frames cohere
+
+
+def test_a_trained_model_folder_is_a_codec_name(tiny, tmp_path, run_cli):
+    """``builtin:PATH`` loads a training output everywhere a codec name is taken."""
+    write_weights(tmp_path / "run", tiny.model, tiny.config)
+    codec = get_codec(f"builtin:{tmp_path / 'run'}")
+    audio = sine(440.0, seconds=0.2, sample_rate=16_000)
+    np.testing.assert_array_equal(codec.encode(audio).data, tiny.encode(audio).data)
+    with pytest.raises(ConfigError, match="names trained weights"):
+        get_codec(f"builtin:{tmp_path / 'run'}", random_init=True)
+    with pytest.raises(CheckpointError):
+        get_codec(f"builtin:{tmp_path / 'missing'}")
+    listing = run_cli("codecs")
+    assert "builtin:PATH" in listing.stdout

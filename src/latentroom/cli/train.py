@@ -39,7 +39,7 @@ def codec(
 ) -> None:
     """Train the built-in codec on a folder of audio; write OUTPUT/model.safetensors + model.json.
 
-    Load the result with get_codec("builtin", checkpoint=OUTPUT). Ctrl-C saves a checkpoint;
+    Use the result as the codec builtin:OUTPUT in every command. Ctrl-C saves a checkpoint;
     --resume continues exactly where the run stopped.
     """
     from latentroom.fileio import check_outputs

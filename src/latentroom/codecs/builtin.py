@@ -95,6 +95,20 @@ def load_builtin(
     return BuiltinCodec(model, config)
 
 
+def load_trained_builtin(path: str, *, random_init: bool = False, **options: Any) -> BuiltinCodec:
+    """Registry factory for ``builtin:PATH``: a model trained with ``latentroom train codec``.
+
+    ``PATH`` is the training output folder (or its ``.safetensors`` file), so a retrained codec
+    works in every command (``encode``, ``loop --backend room:builtin:PATH``, ``codec eval``).
+    """
+    if random_init:
+        raise ConfigError(
+            f"builtin:{path} names trained weights; for an untrained model use 'builtin' with "
+            "random_init"
+        )
+    return load_builtin(checkpoint=path, **options)
+
+
 def weight_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``(safetensors, json)`` paths for a model folder or a ``.safetensors`` file."""
     path = Path(path)

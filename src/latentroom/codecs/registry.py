@@ -119,6 +119,12 @@ _BUILTINS = [
         "",
     ),
     (
+        "builtin:",
+        "latentroom.codecs.builtin:load_trained_builtin",
+        "a builtin model you trained (builtin:/path/to/train-output)",
+        "",
+    ),
+    (
         "mimi",
         "latentroom.codecs.hf_codecs:make_mimi",
         "Kyutai Mimi, 24 kHz, 512-d at 12.5 Hz",
