@@ -181,6 +181,8 @@ def test_model_options_without_random_init_are_refused():
         pytest.param({"tonal_bins": 600}, "tonal_bins 600 exceeds the 513 bins", id="tonal-bins"),
         pytest.param({"n_fft_long": 2048, "long_bins": 300}, "exceeds the 257 bins", id="long"),
         pytest.param({"n_fft_long": 2000}, "n_fft_long must be a multiple", id="long-fft"),
+        pytest.param({"n_fft_fine": 1536}, "n_fft_fine must be a multiple of hop", id="fine"),
+        pytest.param({"n_fft_fine": 2048, "fine_bins": 2000}, "exceeds the 1025", id="fine-bins"),
     ],
 )
 def test_config_validation(changes, message):
@@ -243,3 +245,28 @@ def test_a_trained_model_folder_is_a_codec_name(tiny, tmp_path, run_cli):
         get_codec(f"builtin:{tmp_path / 'missing'}")
     listing = run_cli("codecs")
     assert "builtin:PATH" in listing.stdout
+
+
+def test_fine_head_alone_plays_a_narrow_steady_line():
+    """Known answer: main head silent, fine head (512 points at 16 kHz, hop 256) one bin on.
+
+    Bin 16 of 512 points at 16 kHz is 500 Hz. Its frames hop by the latent hop with an
+    absolute phase of 0 in every frame, so the output is a steady 500 Hz partial.
+    """
+    codec = load_builtin(random_init=True, n_fft_fine=512, fine_bins=64, **TINY_MODEL)
+    decoder = codec.model.decoder
+    fine = decoder.fine_head[0][1]
+    bias = torch.full((fine.out_features,), -30.0)
+    bias[16] = 0.0
+    bias[64:] = 0.0  # phases
+    with torch.no_grad():
+        decoder.head.weight.zero_()
+        decoder.head.bias.fill_(-30.0)
+        fine.weight.zero_()
+        fine.bias.copy_(bias)
+        y = decoder(torch.zeros(1, 4, 16))[0, 0].numpy()
+    steady = y[512:-512]
+    spectrum = np.abs(np.fft.rfft(steady * np.hanning(steady.size)))
+    assert abs(np.argmax(spectrum) * 16_000 / steady.size - 500.0) < 16_000 / steady.size
+    envelope = np.abs(steady).reshape(-1, 64).max(axis=1)
+    assert envelope.min() > 0.5 * envelope.max()

@@ -85,8 +85,9 @@ def test_cli_refuses_other_codecs(run_cli, tmp_path):
     [
         {"phase": "increment"},
         {"phase": "dual", "tonal_bins": 40, "n_fft_long": 512, "long_bins": 30},
+        {"n_fft_fine": 512, "fine_bins": 40},
     ],
-    ids=["increment", "dual-long"],
+    ids=["increment", "dual-long", "fine"],
 )
 def test_other_heads_script_and_match(tmp_path, options):
     codec = load_builtin(random_init=True, **TINY_MODEL, **options)

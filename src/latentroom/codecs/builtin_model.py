@@ -26,7 +26,7 @@ PHASE_MODES = ("absolute", "increment", "dual")
 # The long encoder STFT runs on the input decimated by this factor: its low bins are all the
 # encoder reads, and an n_fft_long-point FFT at the full rate costs more than the decoder head.
 LONG_DECIMATION = 4
-LOWPASS_TAPS = 63
+LOWPASS_TAPS = 31
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class BuiltinConfig:
     long_bins: int = 256  # its lowest bins the encoder reads (up to 6 kHz at 48 kHz)
     phase: str = "absolute"  # decoder phase head: one of PHASE_MODES
     tonal_bins: int = 0  # "dual": lowest bins that get the summed-phase path (0 = all)
+    n_fft_fine: int = 0  # a second decoder iSTFT, hop = hop_length, added to the first (0 = none)
+    fine_bins: int = 256  # its lowest bins the head predicts (up to 6 kHz at 2048 points)
 
     def __post_init__(self) -> None:
         if self.phase not in PHASE_MODES:
@@ -64,7 +66,7 @@ class BuiltinConfig:
                 raise ConfigError(f"builtin config: {name} must be a positive int; got {value!r}")
         for name in [
             f.name for f in fields(self) if f.name.startswith("n_") and "fft" not in f.name
-        ] + ["n_fft_long", "tonal_bins"]:
+        ] + ["n_fft_long", "tonal_bins", "n_fft_fine"]:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
@@ -85,6 +87,11 @@ class BuiltinConfig:
                 f"builtin config: hop_length {self.hop_length} must be a multiple of frame_hop "
                 f"{self.frame_hop}"
             )
+        if self.n_fft_fine % self.hop_length:
+            raise ConfigError(
+                f"builtin config: n_fft_fine must be a multiple of hop_length {self.hop_length} "
+                f"(the fine head runs at the latent rate); got {self.n_fft_fine}"
+            )
         for name in ("n_fft", "n_fft_short", "n_fft_long"):
             value = getattr(self, name)
             if value % self.frame_hop:
@@ -102,6 +109,11 @@ class BuiltinConfig:
             raise ConfigError(
                 f"builtin config: n_fft_long needs frame_hop divisible by {LONG_DECIMATION}; "
                 f"got {self.frame_hop}"
+            )
+        if self.n_fft_fine and self.fine_bins > self.n_fft_fine // 2 + 1:
+            raise ConfigError(
+                f"builtin config: fine_bins {self.fine_bins} exceeds the "
+                f"{self.n_fft_fine // 2 + 1} bins of n_fft_fine {self.n_fft_fine}"
             )
         if self.tonal_bins > self.n_fft // 2 + 1:
             raise ConfigError(
@@ -262,6 +274,7 @@ class Decoder(nn.Module):
     """Latents [shape=(B, D, T)] -> waveform [shape=(B, 1, T * hop)] through an iSTFT head."""
 
     window: torch.Tensor
+    window_fine: torch.Tensor
     bin_advance: torch.Tensor
 
     def __init__(self, config: BuiltinConfig) -> None:
@@ -277,6 +290,14 @@ class Decoder(nn.Module):
         self.phase = config.phase
         self.n_bins = config.n_fft // 2 + 1
         self.tonal_bins = config.tonal_bins or self.n_bins
+        # The fine head: a longer iSTFT for the low bins, where a steady partial needs a narrower
+        # line than an n_fft-point frame can draw (log-mel bands there are tens of Hz wide). It
+        # reads the latent-rate features and hops by hop_length: half the frames of the main head.
+        self.n_fft_fine = config.n_fft_fine
+        self.fine_bins = config.fine_bins if config.n_fft_fine else 0
+        self.register_buffer(
+            "window_fine", torch.hann_window(max(config.n_fft_fine, 1)), persistent=False
+        )
         self.input = nn.Conv1d(config.latent_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         self.up = nn.ConvTranspose1d(
@@ -287,6 +308,16 @@ class Decoder(nn.Module):
         # A log-magnitude and a phase per bin and path.
         n_outputs = 2 * self.n_bins + (2 * self.tonal_bins if config.phase == "dual" else 0)
         self.head = nn.Linear(config.channels, n_outputs)
+        # Zero or one layers, so models without the fine head keep their exact tensors.
+        self.fine_head = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.LayerNorm(config.channels), nn.Linear(config.channels, 2 * self.fine_bins)
+                )
+            ]
+            if self.fine_bins
+            else []
+        )
         if config.phase != "absolute":
             # Increments start at 0: every bin of the summed path begins as a coherent sinusoid
             # at its centre frequency. With random increments that path starts as noise and
@@ -298,8 +329,8 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return audio [shape=(B, 1, T * hop_length)] for latents ``z`` [shape=(B, D, T)]."""
-        h = self.latent_blocks(self.input(z))
-        h = self.frame_blocks(self.up(h)).transpose(1, 2)
+        latent = self.latent_blocks(self.input(z))
+        h = self.frame_blocks(self.up(latent)).transpose(1, 2)
         # Per frame and bin: a log-magnitude and a phase per path, frames first (contiguous).
         out = self.head(self.norm(h))
         n = self.n_bins
@@ -316,7 +347,17 @@ class Decoder(nn.Module):
             if k < n:
                 tonal = torch.nn.functional.pad(tonal, (0, n - k))
             spec = spec + tonal
-        return self._istft(spec, z.shape[-1] * self.hop_length)
+        n_samples = z.shape[-1] * self.hop_length
+        y = self._istft(spec, n_samples, self.n_fft, self.frame_hop, self.window)
+        for fine_head in self.fine_head:
+            fine = fine_head(latent.transpose(1, 2))
+            k = self.fine_bins
+            # irfft zero-pads the bins above fine_bins.
+            fine_spec = self._spectrum(fine[..., :k], fine[..., k:])
+            y = y + self._istft(
+                fine_spec, n_samples, self.n_fft_fine, self.hop_length, self.window_fine
+            )
+        return y
 
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         return torch.polar(torch.exp(log_magnitude.clamp(max=6.0)), phase)
@@ -330,26 +371,29 @@ class Decoder(nn.Module):
         # Steady partials keep coherent phase across overlapping frames by construction.
         return torch.cumsum(math.pi * torch.tanh(raw) + self.bin_advance[:n_bins], dim=1)
 
-    def _istft(self, spec: torch.Tensor, n_samples: int) -> torch.Tensor:
+    def _istft(
+        self, spec: torch.Tensor, n_samples: int, n_fft: int, hop: int, window: torch.Tensor
+    ) -> torch.Tensor:
         """Inverse STFT of ``spec`` [shape=(B, F, bins)], centred frames, trimmed to n_samples.
 
-        Overlap-add is done block-wise (``n_fft`` is a multiple of ``frame_hop``): output block
-        ``j`` sums part ``k`` of frame ``j - k``; that is a handful of contiguous adds.
+        Bins missing above ``spec.shape[2]`` count as zero. Overlap-add is done block-wise
+        (``n_fft`` is a multiple of ``hop``): output block ``j`` sums part ``k`` of frame
+        ``j - k``; that is a handful of contiguous adds.
         """
         n_batch, n_frames = spec.shape[0], spec.shape[1]
-        n_parts = self.n_fft // self.frame_hop
+        n_parts = n_fft // hop
         # 1. Windowed frames split into hop-sized parts: (B, F, parts, hop).
-        frames = torch.fft.irfft(spec, n=self.n_fft, dim=2) * self.window
-        frames = frames.reshape(n_batch, n_frames, n_parts, self.frame_hop)
-        window_sq = self.window.pow(2).reshape(n_parts, self.frame_hop)
+        frames = torch.fft.irfft(spec, n=n_fft, dim=2) * window
+        frames = frames.reshape(n_batch, n_frames, n_parts, hop)
+        window_sq = window.pow(2).reshape(n_parts, hop)
         # 2. Overlap-add the frames and the squared window.
-        y = frames.new_zeros(n_batch, n_frames + n_parts - 1, self.frame_hop)
-        envelope = frames.new_zeros(n_frames + n_parts - 1, self.frame_hop)
+        y = frames.new_zeros(n_batch, n_frames + n_parts - 1, hop)
+        envelope = frames.new_zeros(n_frames + n_parts - 1, hop)
         for k in range(n_parts):
             y[:, k : k + n_frames] += frames[:, :, k]
             envelope[k : k + n_frames] += window_sq[k]
         # 3. Centred frames: sample 0 sits at the middle of frame 0.
-        start = self.n_fft // 2
+        start = n_fft // 2
         y = y.reshape(n_batch, -1)[:, start : start + n_samples]
         envelope = envelope.reshape(-1)[start : start + n_samples]
         return (y / envelope.clamp(min=1e-8)).unsqueeze(1)
