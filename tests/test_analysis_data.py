@@ -141,32 +141,8 @@ def test_group_labels_can_come_from_corpus_group_metadata() -> None:
     assert group_labels(source, "(.+)")[:4] == ["speaker-0", "speaker-1", "speaker-2", "speaker-0"]
 
 
-def test_prefetch_keeps_order_raises_and_stops_early() -> None:
-    from latentroom.analysis.data import prefetch
-
-    assert list(prefetch(iter(range(50)))) == list(range(50))
-
-    def failing():
-        yield 1
-        raise ValueError("broken item")
-
-    with pytest.raises(ValueError, match="broken item"):
-        list(prefetch(failing()))
-    produced = []
-
-    def counting():
-        for i in range(1000):
-            produced.append(i)
-            yield i
-
-    for value in prefetch(counting(), depth=1):
-        if value == 3:
-            break
-    assert len(produced) <= 6  # the producer stopped a chunk or two ahead, not at the end
-
-
 def test_reading_part_of_a_shuffled_stream_leaves_the_callers_rng_the_same() -> None:
-    """Prefetching reads ahead; what rng gives afterwards must not depend on how far."""
+    """What rng gives afterwards must not depend on how far a consumer read the stream."""
     arrays = [np.arange(40 * 2, dtype=np.float32).reshape(40, 2) * (i + 1) for i in range(5)]
     source = ArraySource(arrays, 10.0)
     after = []

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Full, Queue
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import numpy as np
 
 from latentroom.errors import ConfigError, InvalidLatentError
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class ItemSource(Protocol):
@@ -251,7 +247,7 @@ def iter_windows(
     Only one chunk (plus one item) is in memory at a time. With ``rng`` the item order and the
     windows inside each chunk are shuffled (training); without it the order is fixed. The
     shuffles inside chunks draw from a generator spawned from ``rng`` once, so how far a
-    consumer reads never changes what ``rng`` gives afterwards (``prefetch`` reads ahead).
+    consumer reads never changes what ``rng`` gives afterwards.
     ``with_context=False`` yields empty contexts ``(B, 0, D)`` for consumers of targets only.
     """
     order = rng.permutation(items) if rng is not None else items
@@ -307,47 +303,3 @@ def _gather(
     else:
         ctx = np.empty((item.size, 0, frames.shape[1]), dtype=np.float32)
     return WindowChunk(ctx, targets.transpose(1, 0, 2), item)
-
-
-def prefetch(chunks: Iterable[T], depth: int = 1) -> Iterator[T]:
-    """Iterate ``chunks`` in a background thread, up to ``depth`` items ahead of the consumer.
-
-    Reading and gathering windows is numpy copying that releases the GIL, so it overlaps with
-    the consumer's BLAS and torch work. Items arrive in order; an exception in the producer is
-    raised in the consumer; stopping early (``break``) stops the producer.
-    """
-    queue_: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(value: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                queue_.put(value, timeout=0.05)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for value in chunks:
-                if not put((True, value)):
-                    return
-            put((True, done))
-        except BaseException as err:  # handed to the consumer, which re-raises it
-            put((False, err))
-
-    thread = threading.Thread(target=produce, name="latentroom-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, value = queue_.get()
-            if not ok:
-                raise value
-            if value is done:
-                return
-            yield value
-    finally:
-        stop.set()
-        thread.join()

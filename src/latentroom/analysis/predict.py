@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.analysis.data import ItemSource, iter_windows, prefetch
+from latentroom.analysis.data import ItemSource, iter_windows
 from latentroom.analysis.metrics import (
     COLUMNS,
     add_by_item,
@@ -75,19 +75,17 @@ class PredictConfig:
 def split_streams(
     prepared: Prepared, config: PredictConfig, *, with_context: bool = True
 ) -> tuple[Windows, Windows, Windows]:
-    """Train, validation and eval window streams, each read one chunk ahead in a thread."""
+    """Train, validation and eval window streams."""
 
     def stream(items: np.ndarray) -> Windows:
-        return lambda rng: prefetch(
-            iter_windows(
-                prepared.source,
-                items,
-                context=config.context,
-                max_offset=config.max_offset,
-                chunk_windows=config.chunk_windows,
-                rng=rng,
-                with_context=with_context,
-            )
+        return lambda rng: iter_windows(
+            prepared.source,
+            items,
+            context=config.context,
+            max_offset=config.max_offset,
+            chunk_windows=config.chunk_windows,
+            rng=rng,
+            with_context=with_context,
         )
 
     split = prepared.split
