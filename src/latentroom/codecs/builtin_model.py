@@ -249,7 +249,7 @@ class Encoder(nn.Module):
                 flat, self.n_fft_short, hop, self.window_short, self.n_fft_short // 2 + 1
             )
         )
-        if self.long_fft > 0:
+        for project in self.project_long:  # zero or one layers: the long STFT is optional
             # Zero-phase low-pass and decimation: decimated sample m is input sample 4m.
             half = self.lowpass_half
             padded = torch.nn.functional.pad(flat.unsqueeze(1), (half, half))
@@ -261,8 +261,7 @@ class Encoder(nn.Module):
                 self.window_long,
                 self.long_bins,
             )
-            for project in self.project_long:
-                h = h + project(long)
+            h = h + project(long)
         h = h.transpose(1, 2)
         h = self.frame_blocks(h)
         h = self.latent_blocks(self.down(h))
