@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 
 from latentroom.analysis.data import ArraySource, iter_windows
@@ -35,6 +36,31 @@ def test_diag_mixture_nll_matches_a_direct_sum() -> None:
     density = sum(weights[0, k] * norm(loc[0, k], scale[0, k]).pdf(y[0]).prod() for k in range(2))
     assert dist.nll(y)[0] == pytest.approx(-np.log(density), rel=1e-10)
     np.testing.assert_allclose(dist.mean()[0], weights[0] @ loc[0], rtol=1e-12)
+
+
+def test_diag_mixture_score_gives_both_nlls_and_float32_agrees_with_float64() -> None:
+    rng = np.random.default_rng(4)
+    log_w = np.log(rng.dirichlet(np.ones(3), size=6))
+    loc = rng.standard_normal((6, 3, 64))
+    log_scale = rng.standard_normal((6, 3, 64)) * 0.5
+    y = rng.standard_normal((6, 64)) * 3  # far tails: the max-shift must keep logs finite
+    dist = DiagMixture(log_w, loc, log_scale)
+    nll, per_dim = dist.score(y)
+    np.testing.assert_allclose(nll, dist.nll(y), rtol=1e-12)
+    per_k = norm(loc, np.exp(log_scale)).logpdf(y[:, None, :]) + log_w[:, :, None]
+    np.testing.assert_allclose(per_dim, -logsumexp(per_k, axis=1), rtol=1e-10)
+    np.testing.assert_allclose(nll, -logsumexp(per_k.sum(axis=2) - 63 * log_w, axis=1), rtol=1e-10)
+    single = DiagMixture(log_w[:, :1] * 0, loc[:, :1], log_scale[:, :1])  # K = 1: no logsumexp
+    np.testing.assert_allclose(
+        single.score(y)[1], -norm(loc[:, 0], np.exp(log_scale[:, 0])).logpdf(y)
+    )
+    low = DiagMixture(
+        log_w.astype(np.float32), loc.astype(np.float32), log_scale.astype(np.float32)
+    )
+    nll32, per_dim32 = low.score(y.astype(np.float32))
+    assert nll32.dtype == np.float64 and per_dim32.dtype == np.float32
+    np.testing.assert_allclose(nll32, nll, rtol=1e-5)
+    np.testing.assert_allclose(per_dim32, per_dim, rtol=1e-4, atol=1e-4)
 
 
 def test_log_norm_estimate_is_close_for_a_high_dimensional_gaussian() -> None:

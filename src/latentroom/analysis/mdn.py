@@ -275,6 +275,8 @@ class MixtureDensityPredictor:
         return self._mixture(raw, head)
 
     def _mixture(self, raw: torch.Tensor, head: int) -> DiagMixture:
-        log_w, loc, log_scale = (t.double().numpy() for t in self._split(raw))
-        scale = self.y_scale_[head]
-        return DiagMixture(log_w, loc * scale + self.y_mean_[head], log_scale + np.log(scale))
+        """Unstandardised mixture, kept in float32 (the network's precision)."""
+        log_w, loc, log_scale = (t.numpy() for t in self._split(raw))
+        scale = self.y_scale_[head].astype(np.float32)
+        shift = self.y_mean_[head].astype(np.float32)
+        return DiagMixture(log_w, loc * scale + shift, log_scale + np.log(scale))

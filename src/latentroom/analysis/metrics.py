@@ -31,14 +31,13 @@ def window_stats(
     nll_diag: np.ndarray,
     nll_full: np.ndarray,
     train_mean: np.ndarray,
-    nll: np.ndarray | None = None,
+    nll: np.ndarray,
 ) -> np.ndarray:
     """Per-window metric terms, ``(B, len(COLUMNS))``, for targets ``y (B, D)``.
 
-    ``nll`` is ``dist.nll(y)`` when the caller has it already (the marginals).
+    ``nll`` is ``dist.nll(y)``, which the caller has computed with the per-dim NLLs.
     """
     mean = dist.mean()
-    nll = dist.nll(y) if nll is None else nll
     dot = (mean * y).sum(axis=1)
     norms = np.linalg.norm(mean, axis=1) * np.linalg.norm(y, axis=1)
     log_norm = np.log(np.maximum(np.linalg.norm(y, axis=1), 1e-30))

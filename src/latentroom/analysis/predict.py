@@ -159,17 +159,16 @@ def evaluate(
     for chunk in eval_stream(None):
         rows = np.array([row_of[int(i)] for i in chunk.item])
         ys = chunk.targets[[k - 1 for k in config.horizons]]
-        base_dists = diag.predict(chunk.context)
-        base = [d.nll(y) for d, y in zip(base_dists, ys, strict=True)]
-        ref = [d.nll(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
-        base_dim = [d.nll_per_dim(y) for d, y in zip(base_dists, ys, strict=True)]
+        # The two baselines first: every predictor's stats need their NLLs.
+        base = [d.score(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
+        ref = [d.score(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
         known = {"marginal_diag": base, "marginal_full": ref}
         for p, name in enumerate(names):
             for h, dist in enumerate(fitted[name].predict(chunk.context)):
-                nll = known[name][h] if name in known else None
-                stats = window_stats(dist, ys[h], base[h], ref[h], diag.mean_[h], nll)
+                nll, nll_dim = known[name][h] if name in known else dist.score(ys[h])
+                stats = window_stats(dist, ys[h], base[h][0], ref[h][0], diag.mean_[h], nll)
                 add_by_item(sums[:, p, h], rows, stats)
-                per_dim[p, h] += (base_dim[h] - dist.nll_per_dim(ys[h])).sum(axis=0)
+                per_dim[p, h] += (base[h][1] - nll_dim).sum(axis=0, dtype=np.float64)
         pick = slice(None, None, stride)
         for q, name in enumerate(rolled if steps else []):
             head = config.horizons.index(1)
