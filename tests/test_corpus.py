@@ -183,6 +183,16 @@ def test_resume_refuses_other_inputs_changed_files_and_other_codecs(tmp_path: Pa
     assert restarted.n_items == 5 and restarted.items[0]["n_frames"] == 5
 
 
+def test_resume_refuses_a_codec_with_other_weights(tmp_path: Path) -> None:
+    paths = _inputs(tmp_path / "in")
+    first = encode_corpus(paths[:2], TinyConvCodec(seed=0), tmp_path / "c.zarr")
+    assert first.attrs["weights_sha256"] == TinyConvCodec(seed=0).weights_fingerprint
+    assert TinyConvCodec(seed=1).weights_fingerprint != TinyConvCodec(seed=0).weights_fingerprint
+    with pytest.raises(ConfigError, match=r"latents of other weights .*pass --force"):
+        encode_corpus(paths, TinyConvCodec(seed=1), tmp_path / "c.zarr")
+    assert open_corpus(tmp_path / "c.zarr").n_items == 2  # nothing was appended
+
+
 def test_a_finished_corpus_grows_when_more_files_follow(tmp_path: Path) -> None:
     paths = _inputs(tmp_path / "in")
     codec = TinyConvCodec()

@@ -9,6 +9,8 @@ conversion), validates latents, seeds stochastic steps and wraps results in ``Au
 from __future__ import annotations
 
 import abc
+import functools
+import hashlib
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +76,23 @@ class Codec(abc.ABC):
     @abc.abstractmethod
     def modules_for_count(self) -> torch.nn.Module:
         """The module whose parameters make up the codec."""
+
+    @functools.cached_property
+    def weights_fingerprint(self) -> str:
+        """SHA-256 (hex) of the model's state dict: names, dtypes, shapes and bytes, in order.
+
+        Equal fingerprints mean equal weights, whatever file or hub id they came from (a
+        random-init model gives its seed's weights). Corpus stores record it, so resuming an
+        encode with retrained or other weights is refused instead of mixing latents.
+        """
+        import torch
+
+        digest = hashlib.sha256()
+        for key, tensor in self.modules_for_count().state_dict().items():
+            flat = tensor.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"{key}:{flat.dtype}:{tuple(tensor.shape)};".encode())
+            digest.update(flat.view(torch.uint8).numpy())  # raw bytes, any dtype (bf16 too)
+        return digest.hexdigest()
 
     @abc.abstractmethod
     def _encode(

@@ -254,6 +254,7 @@ def encode_corpus(
     labels = check_inputs(sources, group_regex)
     attrs = store_attrs(codec.name, codec.frame_rate, codec.latent_dim, codec.describe())
     attrs["group_regex"] = group_regex
+    attrs["weights_sha256"] = codec.weights_fingerprint
     out = Path(out_path)
     if resume and (out / "zarr.json").exists():
         writer = CorpusWriter.resume(out, attrs, sources)

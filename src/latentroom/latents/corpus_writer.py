@@ -145,6 +145,12 @@ class CorpusWriter:
                     f"{path}: store was made with {key}={stored.get(key)!r}, this run has "
                     f"{attrs[key]!r}; pass --force to start over"
                 )
+        if "weights_sha256" in attrs and stored.get("weights_sha256") != attrs["weights_sha256"]:
+            made = str(stored.get("weights_sha256") or "not recorded")[:12]
+            raise ConfigError(
+                f"{path}: store holds latents of other weights (fingerprint {made}, this codec "
+                f"{attrs['weights_sha256'][:12]}); re-encode: pass --force, or delete the store"
+            )
         writer = cls(group)
         writer.check_prefix(path, sources)
         writer.truncate()
