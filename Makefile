@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 EXTRAS ?= dev,transformers,acestep
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-deps
 
 $(PY):
 	python3 -m venv .venv
@@ -17,7 +17,14 @@ $(VENV_STAMP): pyproject.toml | $(PY)
 demo: $(VENV_STAMP)
 	$(PY) -m latentroom.demo runs/demo
 
-test: $(VENV_STAMP)
+# espeak-ng voices the `speech` family of `corpus synth`; without it those tests are skipped, so
+# `make test` installs it where it can (root with apt-get, as in CI) and says so where it cannot.
+system-deps:
+	@command -v espeak-ng >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null 2>&1; } \
+		|| echo "note: espeak-ng is not installed; the speech tests will be skipped"
+
+test: $(VENV_STAMP) system-deps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -n 2 -q
 
 lint: $(VENV_STAMP)
