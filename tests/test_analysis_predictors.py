@@ -61,6 +61,8 @@ def test_diag_mixture_score_gives_both_nlls_and_float32_agrees_with_float64() ->
     assert nll32.dtype == np.float64 and per_dim32.dtype == np.float32
     np.testing.assert_allclose(nll32, nll, rtol=1e-5)
     np.testing.assert_allclose(per_dim32, per_dim, rtol=1e-4, atol=1e-4)
+    wide = DiagMixture(log_w.astype(np.float32), low.loc, low.log_scale + np.float32(30))
+    assert np.isfinite(wide.log_norm()).all()  # var² = e^120 would overflow float32
 
 
 def test_log_norm_estimate_is_close_for_a_high_dimensional_gaussian() -> None:

@@ -107,10 +107,12 @@ class DiagMixture:
 
     def log_norm(self) -> np.ndarray:
         """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
-        var = np.exp(2 * self.log_scale)
-        # Sums over dims in float64: v below is a difference of nearly equal terms.
-        m_k = (self.loc**2 + var).sum(axis=2, dtype=np.float64)  # (B, K)
-        v_k = (2 * var**2 + 4 * self.loc**2 * var).sum(axis=2, dtype=np.float64)
+        # float64 throughout: var² overflows float32 once a scale passes e^22, and v below is a
+        # difference of nearly equal terms.
+        loc = self.loc.astype(np.float64)
+        var = np.exp(2 * self.log_scale.astype(np.float64))
+        m_k = (loc**2 + var).sum(axis=2)  # (B, K)
+        v_k = (2 * var**2 + 4 * loc**2 * var).sum(axis=2)
         w = np.exp(self.log_weights)
         m = (w * m_k).sum(axis=1)
         v = (w * (v_k + m_k**2)).sum(axis=1) - m**2
