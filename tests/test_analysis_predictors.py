@@ -154,3 +154,22 @@ def test_mdn_stops_on_a_non_finite_loss_and_keeps_finite_weights() -> None:
     context = np.stack([a[:3] for a in arrays])
     nll = model.predict(context)[0].nll(np.zeros((4, 3)))
     assert np.isfinite(nll).all()
+
+
+def test_mdn_components_are_never_narrower_than_the_variance_floor() -> None:
+    from latentroom.analysis.mdn import MixtureDensityPredictor
+
+    rng = np.random.default_rng(5)
+    arrays = []
+    for _ in range(8):
+        x = rng.standard_normal((60, 3)).cumsum(axis=0)
+        x[:, 2] = 1.0  # a dim constant on train: Δx is 0 there, the MDN would collapse onto it
+        arrays.append(x.astype(np.float32))
+    train = _windows(arrays, 32)
+    model = MixtureDensityPredictor((1,), n_components=2, hidden=16, max_epochs=2).fit(train)
+    diag = MarginalDiag((1,)).fit(train)
+    context = np.stack([arrays[0][:3], arrays[0][:3] + np.float32([0, 0, 4])])  # (2, L, D)
+    dist = model.predict(context)[0]
+    floor = diag.var_[0, 2]  # the marginal's floored variance of the constant dim
+    assert np.exp(2 * dist.log_scale[..., 2].astype(np.float64)).min() >= floor * (1 - 1e-4)
+    assert np.isfinite(dist.log_norm()).all()

@@ -20,12 +20,22 @@ import torch
 from torch import nn
 
 from latentroom.analysis.distributions import DiagMixture, Predictive
-from latentroom.analysis.predictors import Windows, _check_horizons, floor_variance
+from latentroom.analysis.predictors import (
+    RELATIVE_VARIANCE_FLOOR,
+    Windows,
+    _check_horizons,
+    floor_variance,
+)
 from latentroom.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-MIN_LOG_SCALE = -7.0  # keeps the standardised NLL finite when a component collapses
+# Bounds on a component's log standard deviation in standardised units. The lower one is raised
+# per dim to the variance floor of the marginals (``floor_variance``), so no predictor may be
+# surer than the baselines allow: a dim that is constant on train would otherwise get components
+# of width e^-7 and score 1e8 nats on any eval movement. The upper one keeps var² finite.
+MIN_LOG_SCALE = -7.0
+MAX_LOG_SCALE = 10.0
 SCALER_WINDOWS = 200_000  # train windows (random items) the standardisation is estimated from
 
 
@@ -140,6 +150,10 @@ class MixtureDensityPredictor:
         y_scale = np.sqrt(floor_variance(np.asarray(y_sq) / n - y_mean**2))
         self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
         self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
+        raw_var = np.asarray(y_sq)[1:] / n - self.y_mean_**2  # (H, D), before flooring
+        floor = RELATIVE_VARIANCE_FLOOR * raw_var.mean(axis=1, keepdims=True)
+        lowest = 0.5 * np.log(np.maximum(floor, 1e-30)) - np.log(self.y_scale_)
+        self.min_log_scale_ = torch.from_numpy(np.maximum(lowest, MIN_LOG_SCALE).astype(np.float32))
         self.latent_dim_ = int(self.x_mean_.shape[0])
         self.n_train_ = n
 
@@ -230,7 +244,7 @@ class MixtureDensityPredictor:
         """Standardised NLL per window summed over horizons, ``(B,)``."""
         total = torch.zeros(x.shape[0])
         for h, raw in enumerate(net(x)):
-            log_w, loc, log_scale = self._split(raw)
+            log_w, loc, log_scale = self._split(raw, h)
             z = (y[h][:, None, :] - loc) * torch.exp(-log_scale)
             log_pdf = (-0.5 * z**2 - log_scale).sum(dim=2) - 0.5 * self.latent_dim_ * math.log(
                 2 * math.pi
@@ -238,11 +252,15 @@ class MixtureDensityPredictor:
             total = total - torch.logsumexp(log_pdf + log_w, dim=1)
         return total
 
-    def _split(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _split(
+        self, raw: torch.Tensor, head: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw head output -> log weights (B, K), locations and log scales (B, K, D)."""
         n_k, n_d = self.n_components, self.latent_dim_
         log_w = torch.log_softmax(raw[:, :n_k], dim=1)
         loc = raw[:, n_k : n_k + n_k * n_d].reshape(-1, n_k, n_d)
-        log_scale = raw[:, n_k + n_k * n_d :].reshape(-1, n_k, n_d).clamp_min(MIN_LOG_SCALE)
+        log_scale = raw[:, n_k + n_k * n_d :].reshape(-1, n_k, n_d)
+        log_scale = log_scale.clamp(self.min_log_scale_[head], torch.tensor(MAX_LOG_SCALE))
         return log_w, loc, log_scale
 
     def _score(self, net: MixtureNet, windows: Windows) -> float:
@@ -276,7 +294,7 @@ class MixtureDensityPredictor:
 
     def _mixture(self, raw: torch.Tensor, head: int) -> DiagMixture:
         """Unstandardised mixture, kept in float32 (the network's precision)."""
-        log_w, loc, log_scale = (t.numpy() for t in self._split(raw))
+        log_w, loc, log_scale = (t.numpy() for t in self._split(raw, head))
         scale = self.y_scale_[head].astype(np.float32)
         shift = self.y_mean_[head].astype(np.float32)
         return DiagMixture(log_w, loc * scale + shift, log_scale + np.log(scale))
