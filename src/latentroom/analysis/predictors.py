@@ -2,8 +2,8 @@
 
 Every predictor follows the scikit-learn shape: hyperparameters in ``__init__``, ``fit(train, val)
 -> self`` over window streams, learned state ending in ``_``, and ``predict(context)`` returning one
-predictive distribution per horizon. Sufficient statistics are accumulated chunk by chunk in
-float64, so no flattened context matrix is ever held in memory.
+predictive distribution per horizon. Sufficient statistics are accumulated chunk by chunk (float64
+sums), so no flattened context matrix is ever held in memory.
 """
 
 from __future__ import annotations
@@ -143,18 +143,38 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
 
 
 def _gram(f: np.ndarray) -> np.ndarray:
-    """``f.T @ f`` for ``f (B, F)`` via BLAS syrk (half the work of a general product)."""
-    from scipy.linalg.blas import dsyrk
+    """``f.T @ f`` for float32 ``f (B, F)`` via BLAS ssyrk (half the work of a general product)."""
+    from scipy.linalg.blas import ssyrk
 
-    upper = dsyrk(1.0, f.T, trans=0)  # f.T is Fortran-ordered: no copy
+    upper = ssyrk(1.0, f.T, trans=0)  # f.T is Fortran-ordered: no copy
     return np.triu(upper) + np.triu(upper, 1).T
 
 
+def step_features(context: np.ndarray) -> np.ndarray:
+    """The ridge's features: the last frame and the L − 1 steps of the context, ``(B, L·D)``.
+
+    An invertible linear map of the flattened context ``(B, L, D)``, so an unpenalised fit predicts
+    the same; but latents drift slowly, and in frame coordinates the direction that carries the
+    velocity (x_t − x_{t−1}) is a tiny difference of two large, almost equal features. In step
+    coordinates it is a feature of its own, which keeps the float32 moments accurate and makes the
+    ridge penalty act on the steps rather than on the drift.
+    """
+    steps = np.diff(context, axis=1)  # (B, L - 1, D): x_{i+1} - x_i
+    return np.concatenate([context[:, -1:], steps], axis=1).reshape(context.shape[0], -1)
+
+
 class _Moments:
-    """Running float64 sums of features f, targets y and their products, for ridge fits."""
+    """Running sums of features f, targets y and their products, for ridge fits.
+
+    The products are taken per chunk in float32 (sgemm / ssyrk: twice the speed of float64, the
+    ridge's whole cost) about a fixed shift, the first chunk's means, so they hold deviations of
+    order one standard deviation rather than raw values; the chunk sums are added up in float64.
+    """
 
     def __init__(self) -> None:
         self.n = 0
+        self.f_shift = np.zeros(0)
+        self.y_shift = np.zeros(0)
         self.f_sum: np.ndarray | float = 0.0
         self.y_sum: np.ndarray | float = 0.0
         self.ff: np.ndarray | float = 0.0
@@ -163,30 +183,37 @@ class _Moments:
 
     def add(self, f: np.ndarray, y: np.ndarray) -> None:
         """Add features ``(B, F)`` and stacked targets ``(H, B, D)``."""
-        f64 = f.astype(np.float64)
-        y64 = y.astype(np.float64)
+        if self.n == 0:
+            self.f_shift = f.mean(axis=0, dtype=np.float64)
+            self.y_shift = y.mean(axis=1, dtype=np.float64)
+        fc = (f - self.f_shift.astype(np.float32)).astype(np.float32)
+        yc = (y - self.y_shift[:, None].astype(np.float32)).astype(np.float32)
         self.n += f.shape[0]
-        self.f_sum = self.f_sum + f64.sum(axis=0)
-        self.y_sum = self.y_sum + y64.sum(axis=1)
-        self.ff = self.ff + _gram(f64)
-        n_h, n_b, n_d = y64.shape
-        flat = y64.transpose(1, 0, 2).reshape(n_b, n_h * n_d)  # one GEMM for all horizons
-        self.fy = self.fy + (f64.T @ flat).reshape(-1, n_h, n_d).transpose(1, 0, 2)
-        self.yy = self.yy + y64.transpose(0, 2, 1) @ y64
+        self.f_sum = self.f_sum + fc.sum(axis=0, dtype=np.float64)
+        self.y_sum = self.y_sum + yc.sum(axis=1, dtype=np.float64)
+        self.ff = self.ff + _gram(fc).astype(np.float64)
+        n_h, n_b, n_d = yc.shape
+        flat = yc.transpose(1, 0, 2).reshape(n_b, n_h * n_d)  # one GEMM for all horizons
+        cross = (fc.T @ flat).astype(np.float64).reshape(-1, n_h, n_d).transpose(1, 0, 2)
+        self.fy = self.fy + cross
+        self.yy = self.yy + (yc.transpose(0, 2, 1) @ yc).astype(np.float64)
 
     def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Means and (co)variances: ``mu_f (F,)``, ``mu_y (H, D)``, ``C_ff``, ``C_fy``, ``C_yy``."""
         n = self.n
-        mu_f = np.asarray(self.f_sum) / n
-        mu_y = np.asarray(self.y_sum) / n
-        c_ff = np.asarray(self.ff) / n - np.outer(mu_f, mu_f)
-        c_fy = np.asarray(self.fy) / n - np.einsum("f,hd->hfd", mu_f, mu_y)
-        c_yy = np.asarray(self.yy) / n - np.einsum("hd,he->hde", mu_y, mu_y)
-        return mu_f, mu_y, c_ff, c_fy, c_yy
+        mf = np.asarray(self.f_sum) / n  # mean deviation from the shift
+        my = np.asarray(self.y_sum) / n
+        c_ff = np.asarray(self.ff) / n - np.outer(mf, mf)
+        c_fy = np.asarray(self.fy) / n - np.einsum("f,hd->hfd", mf, my)
+        c_yy = np.asarray(self.yy) / n - np.einsum("hd,he->hde", my, my)
+        return self.f_shift + mf, self.y_shift + my, c_ff, c_fy, c_yy
 
 
 class LinearGaussian:
-    """Ridge regression of Δx_{t+k} on the flattened context, with full residual covariance.
+    """Ridge regression of Δx_{t+k} on the context, with full residual covariance.
+
+    The features are the context's last frame and its steps (``step_features``), a change of
+    basis of the flattened context; ``coef_`` is in that basis.
 
     Parameters
     ----------
@@ -244,7 +271,7 @@ class LinearGaussian:
         rows = [k - 1 for k in self.horizons]
         moments = _Moments()
         for chunk in windows(rng):
-            moments.add(chunk.context.reshape(chunk.size, -1), chunk.targets[rows])
+            moments.add(step_features(chunk.context), chunk.targets[rows])
             if moments.n >= budget:
                 break
         return moments
@@ -291,14 +318,14 @@ class LinearGaussian:
 
         The mean is computed in float32 (the context's precision); the intercept is added after.
         """
-        f = context.reshape(context.shape[0], -1)
-        loc = f @ self.coef_[head].astype(np.float32) + self.intercept_[head]
+        loc = step_features(context) @ self.coef_[head].astype(np.float32) + self.intercept_[head]
         return SharedGaussian(loc, self.chol_[head])
 
 
 def _val_errors(w: np.ndarray, mu_f: np.ndarray, mu_y: np.ndarray, val: _Moments) -> np.ndarray:
     """Validation sum of squared errors per horizon, from the validation moments alone."""
-    b = mu_y - np.einsum("f,hfd->hd", mu_f, w)  # (H, D)
+    # The sums hold f - f_shift and y - y_shift: y - W'f - b = (y - s_y) - W'(f - s_f) - b'.
+    b = mu_y - np.einsum("f,hfd->hd", mu_f - val.f_shift, w) - val.y_shift  # b' (H, D)
     ff, fy, yy = np.asarray(val.ff), np.asarray(val.fy), np.asarray(val.yy)
     f_sum, y_sum = np.asarray(val.f_sum), np.asarray(val.y_sum)
     # Σ‖y - W'f - b‖² expanded into the accumulated sums.
