@@ -311,14 +311,18 @@ class LinearGaussian:
 
     def predict(self, context: np.ndarray) -> list[Predictive]:
         """One ``SharedGaussian`` per horizon: the ridge mean and the train residual covariance."""
-        return [self.predict_one(context, h) for h in range(len(self.horizons))]
+        features = step_features(context)  # built once for every head
+        return [self._predict(features, h) for h in range(len(self.horizons))]
 
     def predict_one(self, context: np.ndarray, head: int) -> SharedGaussian:
         """The distribution for horizon ``self.horizons[head]`` only (rollouts).
 
         The mean is computed in float32 (the context's precision); the intercept is added after.
         """
-        loc = step_features(context) @ self.coef_[head].astype(np.float32) + self.intercept_[head]
+        return self._predict(step_features(context), head)
+
+    def _predict(self, features: np.ndarray, head: int) -> SharedGaussian:
+        loc = features @ self.coef_[head].astype(np.float32) + self.intercept_[head]
         return SharedGaussian(loc, self.chol_[head])
 
 
