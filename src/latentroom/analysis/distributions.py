@@ -85,25 +85,24 @@ class DiagMixture:
 
     def nll(self, y: np.ndarray) -> np.ndarray:
         """Negative log density (nats) of each row of ``y`` ``(B, D)``; returns ``(B,)``."""
-        return self.score(y, per_dim=False)[0]
+        return self._nll(self._component_logpdf(y))
 
     def nll_per_dim(self, y: np.ndarray) -> np.ndarray:
         """NLL of each dim under its own marginal mixture; returns ``(B, D)``."""
         return self.score(y)[1]
 
-    def score(self, y: np.ndarray, *, per_dim: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(nll(y), nll_per_dim(y))`` from one evaluation of the component densities.
 
-        ``nll`` is float64; ``nll_per_dim`` keeps the parameters' precision (an empty array when
-        ``per_dim`` is False).
+        ``nll`` is float64; ``nll_per_dim`` keeps the parameters' precision.
         """
         log_pdf = self._component_logpdf(y)
-        joint = log_pdf.sum(axis=2, dtype=np.float64) + self.log_weights
-        nll = -_logsumexp(joint, axis=1)
-        if not per_dim:
-            return nll, np.empty((y.shape[0], 0))
         log_w = self.log_weights.astype(log_pdf.dtype)[:, :, None]
-        return nll, -_logsumexp(log_pdf + log_w, axis=1)
+        return self._nll(log_pdf), -_logsumexp(log_pdf + log_w, axis=1)
+
+    def _nll(self, log_pdf: np.ndarray) -> np.ndarray:
+        """Joint NLL from the per-dim component densities ``(B, K, D)``, summed in float64."""
+        return -_logsumexp(log_pdf.sum(axis=2, dtype=np.float64) + self.log_weights, axis=1)
 
     def log_norm(self) -> np.ndarray:
         """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""

@@ -21,17 +21,17 @@ from torch import nn
 
 from latentroom.analysis.distributions import DiagMixture, Predictive
 from latentroom.analysis.predictors import (
-    RELATIVE_VARIANCE_FLOOR,
     Windows,
     _check_horizons,
     floor_variance,
+    variance_floor,
 )
 from latentroom.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 # Bounds on a component's log standard deviation in standardised units. The lower one is raised
-# per dim to the variance floor of the marginals (``floor_variance``), so no predictor may be
+# per dim to the variance floor of the marginals (``variance_floor``), so no predictor may be
 # surer than the baselines allow: a dim that is constant on train would otherwise get components
 # of width e^-7 and score 1e8 nats on any eval movement. The upper one keeps var² finite.
 MIN_LOG_SCALE = -7.0
@@ -147,12 +147,11 @@ class MixtureDensityPredictor:
         self.x_mean_ = np.asarray(x_sum) / n
         self.x_scale_ = np.sqrt(floor_variance(np.asarray(x_sq) / n - self.x_mean_**2))
         y_mean = np.asarray(y_sum) / n
-        y_scale = np.sqrt(floor_variance(np.asarray(y_sq) / n - y_mean**2))
+        y_var = np.asarray(y_sq) / n - y_mean**2
+        y_scale = np.sqrt(floor_variance(y_var))
         self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
         self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
-        raw_var = np.asarray(y_sq)[1:] / n - self.y_mean_**2  # (H, D), before flooring
-        floor = RELATIVE_VARIANCE_FLOOR * raw_var.mean(axis=1, keepdims=True)
-        lowest = 0.5 * np.log(np.maximum(floor, 1e-30)) - np.log(self.y_scale_)
+        lowest = 0.5 * np.log(variance_floor(y_var[1:])) - np.log(self.y_scale_)
         self.min_log_scale_ = torch.from_numpy(np.maximum(lowest, MIN_LOG_SCALE).astype(np.float32))
         self.latent_dim_ = int(self.x_mean_.shape[0])
         self.n_train_ = n

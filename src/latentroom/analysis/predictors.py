@@ -29,10 +29,17 @@ RIDGE_GRID = (1e-6, 1e-4, 1e-2, 1.0)
 RELATIVE_VARIANCE_FLOOR = 1e-4
 
 
+def variance_floor(var: np.ndarray) -> np.ndarray:
+    """Least variance allowed in ``var`` [shape=(..., D)]: a share of its mean over D, ``(..., 1)``.
+
+    The share is ``RELATIVE_VARIANCE_FLOOR``; the floor is never 0.
+    """
+    return np.maximum(RELATIVE_VARIANCE_FLOOR * np.mean(var, axis=-1, keepdims=True), 1e-30)
+
+
 def floor_variance(var: np.ndarray) -> np.ndarray:
-    """``var`` [shape=(..., D)] raised to ``RELATIVE_VARIANCE_FLOOR`` times its mean over D."""
-    floor = RELATIVE_VARIANCE_FLOOR * np.mean(var, axis=-1, keepdims=True)
-    return np.maximum(var, np.maximum(floor, 1e-30))
+    """``var`` [shape=(..., D)] raised to its ``variance_floor``."""
+    return np.maximum(var, variance_floor(var))
 
 
 def _check_horizons(horizons: Sequence[int]) -> tuple[int, ...]:
