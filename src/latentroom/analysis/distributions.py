@@ -46,7 +46,7 @@ class SharedGaussian:
         return self.nll(y), self.nll_per_dim(y)
 
     def log_norm(self) -> np.ndarray:
-        """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
+        """Predicted ``E log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
         cov = self.chol @ self.chol.T
         m = (self.loc**2).sum(axis=1) + np.trace(cov)
         v = 2 * (cov**2).sum() + 4 * ((self.loc @ self.chol) ** 2).sum(axis=1)
@@ -105,17 +105,19 @@ class DiagMixture:
         return -_logsumexp(log_pdf.sum(axis=2, dtype=np.float64) + self.log_weights, axis=1)
 
     def log_norm(self) -> np.ndarray:
-        """Predicted ``log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
-        # float64 throughout: var² overflows float32 once a scale passes e^22, and v below is a
-        # difference of nearly equal terms.
+        """Predicted ``E log‖Δx‖`` per window, ``(B,)``.
+
+        ``E log‖y‖`` of a mixture is the weighted sum of its components' ``E log‖y‖``, so each
+        component gets its own moment match (``log_norm_from_moments``). Pooling the moments of
+        all components first, as an earlier version did, let one wide, light component inflate
+        ``Var ‖y‖²`` and drove the estimate to −30 where the truth was +0.34.
+        """
+        # float64 throughout: var² overflows float32 once a scale passes e^22.
         loc = self.loc.astype(np.float64)
         var = np.exp(2 * self.log_scale.astype(np.float64))
-        m_k = (loc**2 + var).sum(axis=2)  # (B, K)
-        v_k = (2 * var**2 + 4 * loc**2 * var).sum(axis=2)
-        w = np.exp(self.log_weights)
-        m = (w * m_k).sum(axis=1)
-        v = (w * (v_k + m_k**2)).sum(axis=1) - m**2
-        return log_norm_from_moments(m, np.maximum(v, 0.0))
+        m_k = (loc**2 + var).sum(axis=2)  # (B, K): E‖y‖² per component
+        v_k = (2 * var**2 + 4 * loc**2 * var).sum(axis=2)  # Var ‖y‖² per component
+        return (np.exp(self.log_weights) * log_norm_from_moments(m_k, v_k)).sum(axis=1)
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -131,20 +133,28 @@ def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def log_norm_from_moments(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Second-order (delta-method) estimate of ``E[log‖Δx‖]`` from the moments of ``‖Δx‖²``.
+    """``E log‖y‖`` for a Gaussian ``y``, from the mean and variance of ``s = ‖y‖²``.
 
-    ``E log‖y‖ = ½ E log s`` with ``s = ‖y‖²``; expanding ``log s`` around ``m = E s`` to second
-    order gives ``½ (log m − v / (2 m²))`` where ``v = Var s``.
+    ``s`` is matched by a gamma distribution with the same mean and variance (shape
+    ``a = m² / v``, scale ``v / m``), whose ``E log s = ψ(a) + log(v / m)``; then
+    ``E log‖y‖ = ½ E log s``. This is exact for an isotropic centred Gaussian (``s = σ² χ²_D``
+    is that gamma) and stays finite and close elsewhere: tests check it against seeded Monte
+    Carlo. It replaces a second-order expansion, ``½ (log m − v / 2m²)``, which diverges as
+    ``v / m²`` grows; the two agree as ``v / m² → 0``.
 
     Parameters
     ----------
-    m : np.ndarray [shape=(B,)]
-        ``E‖Δx‖²`` under the predictive distribution.
-    v : np.ndarray [shape=(B,)]
-        ``Var ‖Δx‖²`` under the predictive distribution.
+    m : np.ndarray [shape=(...)]
+        ``E‖y‖²``.
+    v : np.ndarray [shape=(...)]
+        ``Var ‖y‖²`` (≥ 0).
     """
+    from scipy.special import digamma
+
     m = np.maximum(m, 1e-30)
-    return 0.5 * (np.log(m) - v / (2 * m**2))
+    shape = np.minimum(m**2 / np.maximum(v, 1e-300), 1e300)
+    # ψ(a) − log a → 0 as v → 0 (a point mass: E log s = log m); written so, it never forms ∞ − ∞.
+    return 0.5 * (np.log(m) + digamma(shape) - np.log(shape))
 
 
 Predictive = SharedGaussian | DiagMixture
