@@ -200,3 +200,42 @@ def test_chunked_and_one_call_decoding_write_the_same_audio(
     bad = run_cli(*base, tmp_path / "c.mp4")
     assert bad.exit_code == 2 and "write decoded audio to one of" in bad.stderr
     assert not (tmp_path / "c.mp4").exists()
+
+
+def test_decode_keeps_a_loud_decoder_under_the_ceiling_and_off_warns(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from latentroom.audio.loudness import integrated_loudness, true_peak_dbfs
+
+    wav = _wav(tmp_path / "in.wav", seconds=1.0)
+    assert run_cli("encode", wav, "-c", tiny_codec_name, "-o", tmp_path / "z.npy").exit_code == 0
+    latents = load_latents(tmp_path / "z.npy")
+    loud = LatentTrajectory(latents.data * 100, latents.frame_rate, latents.codec, latents.meta)
+    save_latents(tmp_path / "loud.npy", loud)  # a decoder 40 dB too hot, like the +30.8 dBFS loop
+    base = ("decode", tmp_path / "loud.npy", "-q", "-o")
+
+    kept = run_cli(*base, tmp_path / "keep.wav")
+    assert kept.exit_code == 0, kept.stderr
+    samples, rate = sf.read(str(tmp_path / "keep.wav"), always_2d=True)
+    assert true_peak_dbfs(samples.T, rate) == pytest.approx(-1.0, abs=0.01)
+    assert "--level keep: gain -" in kept.stdout and "true peak -1.0 dBTP" in kept.stdout
+
+    off = run_cli(*base, tmp_path / "off.wav", "--level", "off")
+    assert off.exit_code == 0
+    assert np.abs(sf.read(str(tmp_path / "off.wav"))[0]).max() > 1.0
+    assert "true peak +" in off.stdout
+    (warning,) = [r.getMessage() for r in caplog.records if "over full scale" in r.getMessage()]
+    assert "off.wav peaks at +" in warning
+    assert "(--level off); lower it with --level keep" in warning
+
+    assert run_cli(*base, tmp_path / "p.wav", "--level", "peak:-6").exit_code == 0
+    samples, _ = sf.read(str(tmp_path / "p.wav"), always_2d=True)
+    assert true_peak_dbfs(samples.T, rate) == pytest.approx(-6.0, abs=0.01)
+    assert run_cli(*base, tmp_path / "l.flac", "--level", "lufs:-30").exit_code == 0
+    samples, _ = sf.read(str(tmp_path / "l.flac"), always_2d=True)
+    assert integrated_loudness(samples.T, rate) == pytest.approx(-30.0, abs=0.05)  # 16-bit
+
+    bad = run_cli(*base, tmp_path / "bad.wav", "--level", "loud")
+    assert bad.exit_code == 2 and "'loud' is not a level policy" in bad.stderr
+    assert not (tmp_path / "bad.wav").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".level") == []

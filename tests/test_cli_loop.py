@@ -77,6 +77,8 @@ def test_round_trip(
         pytest.param(["--backend", "nope"], "unknown backend 'nope'", id="backend"),
         pytest.param(["--schedule", "BAD_SCHEDULE"], "unknown key 'strenght'", id="schedule-key"),
         pytest.param(["--model", "x"], "takes no option 'model'", id="room-model"),
+        pytest.param(["--level", "peak:-1"], "'peak:-1' is not a level policy", id="level"),
+        pytest.param(["--level", "lufs:x"], "must be a finite loudness", id="level-target"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
@@ -111,6 +113,8 @@ def test_acestep_missing_is_one_line(
 def test_resume_usage_errors(run_cli: Callable[..., Any], tmp_path: Path) -> None:
     mixed = run_cli("loop", "--resume", tmp_path, "--passes", "3")
     assert mixed.exit_code == 2 and "give only RUN_DIR" in mixed.stderr
+    level = run_cli("loop", "--resume", tmp_path, "--level", "off")
+    assert level.exit_code == 2 and "give only RUN_DIR" in level.stderr
     empty = run_cli("loop", "--resume", tmp_path)
     assert empty.exit_code == 2 and "not a loop run directory" in empty.stderr
     no_output = run_cli("loop")

@@ -151,3 +151,24 @@ def test_a_wav_with_a_seed_sidecar_is_audio_not_latents(tmp_path: Path) -> None:
 
     save_latent_wav(latent_wav, LatentTrajectory(np.zeros((4, 2)), 10.0, "tiny"))
     assert is_latent_file(latent_wav)
+
+
+def test_rendered_audio_follows_the_level_policy_and_records_it(
+    tmp_path: Path, tiny_codec_name: str
+) -> None:
+    from latentroom.audio.loudness import true_peak_dbfs
+
+    spec = make_project(tmp_path / "project")
+    kept = render_spec(spec, tmp_path / "keep")
+    samples, rate = sf.read(str(kept["audio"]), always_2d=True)
+    assert true_peak_dbfs(samples.T, rate) <= -1.0 + 1e-3
+    assert kept["spec"].read_text().startswith("# audio level: --level keep, gain ")
+    quiet = render_spec(spec, tmp_path / "quiet", level="peak:-12")
+    samples, rate = sf.read(str(quiet["audio"]), always_2d=True)
+    assert true_peak_dbfs(samples.T, rate) == pytest.approx(-12.0, abs=0.01)
+    text = quiet["spec"].read_text()
+    assert text.startswith("# audio level: --level peak:-12, gain ")
+    assert 'level = "peak:-12"' in text
+    with pytest.raises(ConfigError, match="'match-input' is not a level policy"):
+        render_spec(spec, tmp_path / "bad", level="match-input")
+    assert not (tmp_path / "bad").exists()

@@ -44,6 +44,7 @@ def test_defaults(tmp_path: Path) -> None:
         True,
         "FLOAT",
     )
+    assert spec.level == "keep"
     section = spec.sections[0]
     assert (section.name, section.pattern, section.loops, section.b) == (
         "section-0",
@@ -147,6 +148,8 @@ def test_toml_round_trip_of_any_name_and_path(name: str, path: str) -> None:
         ),
         pytest.param(_minimal(sections=[]), r"^sections: the spec has no", id="no-sections"),
         pytest.param(_minimal(seed=-1), r"^seed must be an integer", id="negative-seed"),
+        pytest.param(_minimal(level="loud"), r"'loud' is not a level policy", id="level"),
+        pytest.param(_minimal(level=-23), r"^level must be a string", id="level-number"),
         pytest.param(
             _minimal(sources={"a": {"start": 0}}), r"^sources\.a\.path is missing", id="no-path"
         ),

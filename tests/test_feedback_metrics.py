@@ -9,15 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from latentroom.audio.loudness import integrated_loudness, k_weighting, level_dbfs
 from latentroom.feedback.metrics import (
     METRIC_NAMES,
     audio_metrics,
     gap_to_pulse_db,
-    integrated_loudness,
-    k_weighting,
     latent_drift,
     latent_scale,
-    level_dbfs,
     pulse_mask,
     rhythm_persistence,
     spectral_shape,

@@ -21,6 +21,7 @@ def row(index: int, **metrics: float) -> dict[str, float]:
         "rms_dbfs": -20.0,
         "peak_dbfs": -3.0,
         "lufs": -20.0,
+        "room_gain_db": 0.0,
     }
     return {"pass": index, **base, **metrics}
 
@@ -33,7 +34,14 @@ def test_every_phenomenon_occurs() -> None:
     rows = [
         row(0, entropy=0.99),
         row(1),
-        row(2, persistence=0.8, gap_to_pulse_db=-70.0, entropy=0.83, hf_share=0.16, lufs=-19.0),
+        row(
+            2,
+            persistence=0.8,
+            gap_to_pulse_db=-70.0,
+            entropy=0.83,
+            hf_share=0.16,
+            room_gain_db=1.0,
+        ),
     ]
     assert verdicts(rows) == dict.fromkeys(
         [
@@ -58,7 +66,7 @@ def test_nothing_occurs_just_below_the_thresholds() -> None:
             entropy=0.819,
             hf_share=0.149,
             centroid_hz=3590.0,
-            lufs=-20.9,
+            room_gain_db=-0.9,
         ),
     ]
     assert set(verdicts(rows).values()) == {False}
@@ -72,17 +80,25 @@ def test_centroid_alone_makes_a_sheen_and_numbers_are_reported() -> None:
 
 
 def test_unmeasurable_metrics() -> None:
-    rows = [row(0), row(1, lufs=math.nan), row(2, persistence=math.nan, lufs=-10.0)]
+    rows = [row(0), row(1, lufs=math.nan), row(2, persistence=math.nan, room_gain_db=math.nan)]
     result = verdicts(rows)
     assert result["rhythm persists"] is None
     assert result["loudness drifts"] is None
     assert "n/a" in phenomena(rows)[4][2]
 
 
-def test_one_pass_compares_with_the_input() -> None:
-    rows = [row(0), row(1, lufs=-25.0)]
-    assert verdicts(rows)["loudness drifts"] is False  # pass 1 against itself
+def test_one_pass_has_no_loudness_drift_to_measure() -> None:
+    rows = [row(0), row(1, lufs=-25.0, room_gain_db=-5.0)]
+    assert verdicts(rows)["loudness drifts"] is None  # pass 1 turns clicks into sound
     assert "at pass 1, -25.0 LUFS at pass 1" in phenomena(rows)[4][2]
+
+
+def test_loudness_drift_is_the_rooms_own_gain_after_pass_one() -> None:
+    # A level policy keeps the written LUFS flat; the verdict reads what the room did.
+    rows = [row(0), row(1, room_gain_db=20.0), row(2, room_gain_db=0.7), row(3, room_gain_db=0.6)]
+    claim, occurred, numbers = phenomena(rows)[4]
+    assert (claim, occurred) == ("loudness drifts", True)
+    assert "summed from pass 2 to 3: +1.3 LU" in numbers
 
 
 @pytest.mark.parametrize(

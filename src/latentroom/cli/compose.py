@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.levels import OUTPUT_HELP
+
 compose_app = typer.Typer(
     help="Compose in latent space (after UnRAVEl): stats, synth, patterns, tempo, specs.",
     no_args_is_help=True,
@@ -131,6 +133,7 @@ def render(
     spec: Annotated[Path, typer.Argument(help="Composition spec (TOML).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
     seed: Annotated[int | None, typer.Option(help="Master seed (overrides the spec).")] = None,
+    level: Annotated[str | None, typer.Option(help=OUTPUT_HELP + " Overrides the spec.")] = None,
     force: _Force = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
@@ -141,7 +144,7 @@ def render(
     from latentroom.progress import progress_bar
 
     with progress_bar(n_steps(load_spec(spec)), "compose", enabled=not quiet) as advance:
-        written = render_spec(spec, output, force=force, seed=seed, progress=advance)
+        written = render_spec(spec, output, force=force, seed=seed, level=level, progress=advance)
     for role, path in written.items():
         typer.echo(f"{role}: {path}")
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from latentroom.cli.levels import OUTPUT_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``encode`` and ``decode`` commands."""
@@ -89,22 +91,28 @@ def decode(
     overlap_seconds: float | None = typer.Option(
         None, "--overlap-seconds", help="Context each side of a chunk (default 1)."
     ),
+    level: str = typer.Option("keep", "--level", help=OUTPUT_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Decode a latent file to audio with the codec that made it (in chunks, streamed to disk)."""
+    from latentroom.audio.levels import LevelPolicy
     from latentroom.fileio import check_outputs
     from latentroom.latents import encoding
     from latentroom.progress import progress_bar
 
     encoding.decoded_format(output)
+    LevelPolicy.parse(level)  # a bad policy fails before the model loads
     check_outputs([output], force=force)
     trajectory, model = encoding.load_for_decode(
         latent, codec_name=codec, frame_rate=frame_rate, random_init=random_init
     )
     with progress_bar(trajectory.n_frames, "decoding frames", enabled=not quiet) as progress:
-        seconds = encoding.write_decoded(
+        seconds, decision = encoding.write_decoded(
             output, model, trajectory, seed=seed, chunk_seconds=chunk_seconds,
-            overlap_seconds=overlap_seconds, progress=progress,
+            overlap_seconds=overlap_seconds, level=level, progress=progress,
         )  # fmt: skip
-    typer.echo(f"wrote {output} ({seconds:.2f} s, {model.channels} ch)")
+    typer.echo(
+        f"wrote {output} ({seconds:.2f} s, {model.channels} ch; --level {decision.policy}: "
+        f"gain {decision.gain_db:+.1f} dB, true peak {decision.true_peak_dbtp_after:+.1f} dBTP)"
+    )

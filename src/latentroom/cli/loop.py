@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.levels import LOOP_HELP
+
 DEFAULT_BACKEND = "room:builtin"
 
 
@@ -35,6 +37,10 @@ def loop(
     model: Annotated[
         str | None, typer.Option(help="ACE-Step model / checkpoint (acestep backends).")
     ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(help=LOOP_HELP),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Master seed; pass i gets child i.")] = 0,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the unfinished run in this directory.")
@@ -54,7 +60,7 @@ def loop(
     from latentroom.progress import progress_bar
 
     if resume is not None:
-        given = [input_file, output, backend, schedule, passes, set_values, model]
+        given = [input_file, output, backend, schedule, passes, set_values, model, level]
         if any(value is not None for value in given):
             raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
         run = engine.open_run(resume)
@@ -66,7 +72,9 @@ def loop(
             raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
         plan = load_schedule(schedule, passes=passes, assignments=set_values)
         options = {} if model is None else {"model": model}
-        settings = engine.LoopSettings(plan, backend or DEFAULT_BACKEND, options, seed)
+        settings = engine.LoopSettings(
+            plan, backend or DEFAULT_BACKEND, options, seed, level or "keep"
+        )
         source = engine.seed_input() if input_file is None else engine.file_input(input_file)
         built = get_backend(settings.backend, **options)
         engine.check_run_dir(output, force=force)

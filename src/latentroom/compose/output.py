@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
 
+from latentroom.audio.levels import LevelDecision, LevelPolicy
 from latentroom.compose.render import Composition, compose, output_paths
 from latentroom.compose.spec import load_spec
 from latentroom.compose.spec_toml import spec_to_toml
@@ -21,6 +23,7 @@ def render_spec(
     *,
     force: bool = False,
     seed: int | None = None,
+    level: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Path]:
     """Render the spec file into ``out_dir``; return the written files by role.
@@ -35,6 +38,9 @@ def render_spec(
         Overwrite existing outputs; otherwise they are refused before any work starts.
     seed : int or None
         Master seed overriding the spec's.
+    level : str or None
+        Level policy of the decoded audio overriding the spec's (``keep``, ``lufs:X``,
+        ``peak:X``, ``off``; see ``latentroom.audio.levels``).
     progress : callable or None
         Advance callback (``n_steps(spec)`` units in all).
 
@@ -45,6 +51,8 @@ def render_spec(
         D <= 64), ``audio`` (only when decoding), ``heatmap``, ``spec``.
     """
     spec = load_spec(spec_path)
+    if level is not None:
+        spec = dataclasses.replace(spec, level=str(LevelPolicy.parse(level)))
     check_outputs(list(output_paths(out_dir, spec).values()), force=force)
     composition = compose(spec, seed=seed, progress=progress)
     return write_composition(composition, out_dir)
@@ -56,7 +64,6 @@ def write_composition(composition: Composition, out_dir: str | os.PathLike[str])
     The latent WAV is skipped, with a warning, when the latent has more than 64 dims (Pure
     Data's limit).
     """
-    from latentroom.audio import save_audio
     from latentroom.latents.files import save_latents
     from latentroom.latents.latent_wav import MAX_WAV_DIMS, WavSubtype, save_latent_wav
     from latentroom.plots import plot_latent_heatmap
@@ -76,9 +83,35 @@ def write_composition(composition: Composition, out_dir: str | os.PathLike[str])
             MAX_WAV_DIMS,
         )
         del paths["latent_wav"], paths["latent_wav_sidecar"]
+    spec_text = spec_to_toml(composition.spec)
     if composition.audio is not None:
-        save_audio(paths["audio"], composition.audio)
+        decision = _save_levelled(paths["audio"], composition)
+        spec_text = f"# {_level_line(decision)}\n{spec_text}"
     boundaries = [(s.name, s.start) for s in composition.sections]
     plot_latent_heatmap(trajectory, paths["heatmap"], boundaries=boundaries)
-    write_text_atomic(paths["spec"], spec_to_toml(composition.spec))
+    write_text_atomic(paths["spec"], spec_text)
     return paths
+
+
+def _save_levelled(path: Path, composition: Composition) -> LevelDecision:
+    """Save the decoded audio under the spec's level policy; warn when it is over full scale."""
+    from latentroom.audio import save_audio
+    from latentroom.audio.levels import level_audio, over_full_scale_warning
+
+    assert composition.audio is not None  # the caller checked
+    audio = composition.audio
+    policy = LevelPolicy.parse(composition.spec.level)
+    samples, decision = level_audio(audio.samples, audio.sample_rate, policy)
+    save_audio(path, audio.with_samples(samples))
+    logger.info("%s", _level_line(decision))
+    if decision.over_full_scale:
+        logger.warning("%s", over_full_scale_warning(str(path), decision))
+    return decision
+
+
+def _level_line(decision: LevelDecision) -> str:
+    return (
+        f"audio level: --level {decision.policy}, gain {decision.gain_db:+.2f} dB, "
+        f"true peak {decision.true_peak_dbtp_before:+.1f} -> "
+        f"{decision.true_peak_dbtp_after:+.1f} dBTP"
+    )

@@ -32,7 +32,7 @@ PATTERN_OPTIONS: dict[str, frozenset[str]] = {
 }
 _TOP_KEYS = frozenset(
     {"codec", "seed", "max_frames", "decode", "latent_wav_subtype", "sources", "stats", "synth"}
-    | {"sections"}
+    | {"sections", "level"}
 )
 
 
@@ -88,6 +88,7 @@ class CompositionSpec:
     max_frames: int = MAX_FRAMES  # refuse a composition longer than this many frames
     decode: bool = True  # write the decoded audio
     latent_wav_subtype: str = "FLOAT"  # "FLOAT" (every Pd) or "DOUBLE" (Pd >= 0.55)
+    level: str = "keep"  # level policy of the decoded audio (latentroom.audio.levels)
     sources: tuple[SourceSpec, ...] = ()
     stats: tuple[StatsSpec, ...] = ()
     synth: tuple[SynthSpec, ...] = ()
@@ -117,6 +118,7 @@ def parse_spec(raw: dict[str, Any], *, base_dir: Path) -> CompositionSpec:
         latent_wav_subtype=_choice(
             raw.get("latent_wav_subtype", "FLOAT"), ("FLOAT", "DOUBLE"), "latent_wav_subtype"
         ),
+        level=_level(raw.get("level", "keep")),
         sources=tuple(_source(n, v, base_dir) for n, v in _table(raw, "sources").items()),
         stats=tuple(_stats(n, v) for n, v in _table(raw, "stats").items()),
         synth=tuple(_synth(n, v) for n, v in _table(raw, "synth").items()),
@@ -293,6 +295,14 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{where}: unknown value {value!r}; choose one of {', '.join(allowed)}")
     return str(value)
+
+
+def _level(value: Any) -> str:
+    from latentroom.audio.levels import LevelPolicy
+
+    if not isinstance(value, str):
+        raise ConfigError(f'level must be a string such as "keep" or "lufs:-23"; got {value!r}')
+    return str(LevelPolicy.parse(value))
 
 
 def _count(value: Any, where: str, *, minimum: int = 1) -> int:

@@ -24,6 +24,7 @@ def spec_to_toml(spec: CompositionSpec) -> str:
         "max_frames": spec.max_frames,
         "decode": spec.decode,
         "latent_wav_subtype": spec.latent_wav_subtype,
+        "level": spec.level,
     }
     parts = [_HEADER + _pairs(top)]
     for src in spec.sources:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentroom import __version__
+from latentroom.audio.levels import LOOP_MODES, LevelPolicy, level_audio, over_full_scale_warning
 from latentroom.errors import ConfigError, LatentroomError
 from latentroom.feedback import manifest as mf
 from latentroom.feedback.backends.base import Backend, get_backend
@@ -48,6 +49,10 @@ class LoopSettings:
     backend: str = "room:builtin"  # registry name
     backend_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"model": ...}
     seed: int = 0  # master seed; pass i gets pass_seed(seed, i)
+    level: str = "keep"  # per-pass level policy (latentroom.audio.levels), e.g. "lufs:-23"
+
+    def __post_init__(self) -> None:
+        LevelPolicy.parse(self.level, allowed=LOOP_MODES)  # refuse a bad policy before any pass
 
 
 def seed_input(config: dict[str, Any] | None = None) -> LoopInput:
@@ -184,7 +189,8 @@ def _new_manifest(
         },
         "input": {**loop_input.source, "pulse_times": [float(t) for t in loop_input.pulse_times]},
         "latent_codec": None,
-        "warnings": _unhonoured(schedule, backend) + backend.notes(),
+        "level": str(LevelPolicy.parse(settings.level, allowed=LOOP_MODES)),
+        "warnings": _unhonoured(schedule, backend) + backend.notes() + _loud_input(loop_input),
         "passes": [],
         "complete": False,
         "timings": {"pass_seconds": [], "resumed_after_pass": []},
@@ -200,6 +206,16 @@ def _unhonoured(schedule: Schedule, backend: Backend) -> list[str]:
         for name in schedule.set_params()
         if name not in backend.honoured
     ]
+
+
+def _loud_input(loop_input: LoopInput) -> list[str]:
+    """A warning when the input itself peaks above 0 dBFS (pass 0 is written as given)."""
+    from latentroom.audio.loudness import level_dbfs
+
+    peak = level_dbfs(loop_input.audio.samples)[1]
+    if peak <= 0.0:
+        return []
+    return [f"the input peaks at {peak:+.1f} dBFS, over full scale; pass 0 is written as given"]
 
 
 def _input_from_source(source: dict[str, Any]) -> LoopInput:
@@ -242,6 +258,8 @@ def _continue(
     from latentroom.feedback.report import write_outputs
 
     schedule = schedule_from_dict(manifest["schedule"])
+    # Runs written before level policies existed applied none: resume them the same way.
+    policy = LevelPolicy.parse(manifest.get("level", "off"), allowed=LOOP_MODES)
     state = _latent_state(manifest, backend)
     pulses = np.asarray(manifest["input"]["pulse_times"], dtype=np.float64)
     if not manifest["passes"]:
@@ -260,7 +278,8 @@ def _continue(
         params = schedule.params_at(index)
         seed = manifest["pass_seeds"][index - 1]
         output = check_audio(backend.process(audio, params, seed=seed), source=f"pass {index}")
-        extra = {"seed": seed, "params": params, "used": backend.used_params(params)}
+        output, level = _level_pass(manifest, output, policy, index)
+        extra = {"seed": seed, "params": params, "used": backend.used_params(params), **level}
         _record_pass(run_dir, manifest, state, output, pulses, extra, index, started)
         if progress is not None:
             progress(1)
@@ -268,6 +287,29 @@ def _continue(
     manifest["complete"] = True
     mf.write_manifest(run_dir, manifest)
     return manifest
+
+
+def _level_pass(
+    manifest: dict[str, Any], output: Audio, policy: LevelPolicy, index: int
+) -> tuple[Audio, dict[str, Any]]:
+    """Apply the run's level policy to pass ``index``'s output; return it and its record.
+
+    The record keeps the room's own gain (loudness out before levelling minus the loudness of
+    the pass's input), so the metrics see what the room did, not what the policy undid.
+    """
+    from latentroom.audio.types import Audio
+
+    passes = manifest["passes"]
+    samples, decision = level_audio(
+        output.samples, output.sample_rate, policy, reference_lufs=passes[0]["metrics"]["lufs"]
+    )
+    if decision.over_full_scale:
+        message = over_full_scale_warning(f"pass {index}", decision)
+        manifest["warnings"].append(message)
+        logger.warning("%s", message)
+    room_gain = decision.lufs_before - passes[-1]["metrics"]["lufs"]
+    record = {**decision.to_dict(), "room_gain_db": room_gain if np.isfinite(room_gain) else None}
+    return Audio(samples, output.sample_rate), {"level": record}
 
 
 def _record_pass(

@@ -22,7 +22,8 @@ SILENCE_RISE_DB = 10.0  # silence vanishes: gap-to-pulse ratio up by this much f
 ENTROPY_RISE = 0.02  # entropy rises: normalised entropy up by this much from the first pass
 SHEEN_RISE = 0.05  # sheen appears: share above 8 kHz up by this much from the first pass ...
 CENTROID_RATIO = 1.2  # ... or the centroid up by this factor
-LOUDNESS_DRIFT_LU = 1.0  # loudness drifts: |LUFS change| from the first pass at least this
+LOUDNESS_DRIFT_LU = 1.0  # loudness drifts: |room gain| summed after the first pass at least this
+LEVEL_COLUMNS = ("room_gain_db", "level_gain_db")  # from each pass's "level" record
 
 
 def metric_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -36,6 +37,9 @@ def metric_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"pass": record["index"], "seed": record.get("seed")}
         row.update({k: params.get(k) for k in numeric})
         row.update({k: record["metrics"].get(k, math.nan) for k in METRIC_NAMES})
+        level = record.get("level") or {}
+        row["room_gain_db"] = _number(level.get("room_gain_db"))
+        row["level_gain_db"] = _number(level.get("gain_db", 0.0 if record["index"] else None))
         rows.append(row)
     return rows
 
@@ -54,7 +58,7 @@ def write_outputs(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     payload = {"columns": columns, "passes": to_json(rows)}
     write_text_atomic(run_dir / "metrics.json", json.dumps(payload, indent=2) + "\n")
     _plot_sheet(run_dir, manifest)
-    series = {name: [row[name] for row in rows] for name in METRIC_NAMES}
+    series = {name: [row[name] for row in rows] for name in (*METRIC_NAMES, "room_gain_db")}
     plot_loop_metrics([row["pass"] for row in rows], series, run_dir / "metrics.png")
     write_text_atomic(run_dir / "report.md", render_report(manifest, rows))
     return [
@@ -109,7 +113,7 @@ def phenomena(rows: list[Row]) -> list[Verdict]:
         _silence(first, last),
         _entropy(base, last),
         _sheen(base, last),
-        _loudness(base, last),
+        _loudness(rows),
     ]
 
 
@@ -161,11 +165,19 @@ def _sheen(base: Row, last: Row) -> Verdict:
     )
 
 
-def _loudness(base: Row, last: Row) -> Verdict:
-    change = float(last["lufs"]) - float(base["lufs"])
+def _loudness(rows: list[Row]) -> Verdict:
+    """The room's own gain summed over passes 2..last (pass 1 turns clicks into sound).
+
+    Summed per pass, it is what the loudness would have done with no level policy; with
+    ``--level off`` it equals the LUFS change from pass 1 to the last pass.
+    """
+    base, last = rows[min(1, len(rows) - 1)], rows[-1]
+    gains = [float(row["room_gain_db"]) for row in rows[2:]]
+    change = float(np.sum(gains)) if gains else math.nan
     numbers = (
-        f"integrated loudness {_f(base['lufs'], '.1f')} LUFS at pass {base['pass']}, "
-        f"{_f(last['lufs'], '.1f')} LUFS at pass {last['pass']}; peak "
+        f"the room's own gain summed from pass {base['pass'] + 1} to {last['pass']}: "
+        f"{_f(change, '+.1f')} LU; written {_f(base['lufs'], '.1f')} LUFS at pass "
+        f"{base['pass']}, {_f(last['lufs'], '.1f')} LUFS at pass {last['pass']}, peak "
         f"{_f(last['peak_dbfs'], '.1f')} dBFS (threshold: {LOUDNESS_DRIFT_LU} LU)"
     )
     return "loudness drifts", _ok(abs(change) >= LOUDNESS_DRIFT_LU, change), numbers
@@ -190,6 +202,7 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         verdict = {True: "**yes**", False: "**no**", None: "**not measurable**"}[occurred]
         lines.append(f"- {claim}: {verdict} — {numbers}")
     lines += ["", "## Per pass", "", *_markdown_table(rows), "", *_param_changes(manifest), ""]
+    lines += _levels(manifest)
     if manifest["warnings"]:
         lines += ["## Warnings", "", *[f"- {w}" for w in manifest["warnings"]], ""]
     lines += [
@@ -201,6 +214,23 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _levels(manifest: dict[str, Any]) -> list[str]:
+    """The level policy, the gains it applied and any pass written above 0 dBFS."""
+    policy = manifest.get("level", "off")
+    records = [(r["index"], r.get("level") or {}) for r in manifest["passes"][1:]]
+    over = [index for index, level in records if level.get("over_0dbfs")]
+    gains = [float(level.get("gain_db", 0.0)) for _, level in records]
+    lines = ["## Levels", "", f"- policy: `--level {policy}` (see docs/feedback-loop.md)"]
+    if any(gains):
+        lines.append(f"- gain applied per pass: {min(gains):+.1f} to {max(gains):+.1f} dB")
+    elif gains:
+        lines.append("- gain applied: none")
+    if over:
+        shown = ", ".join(str(i) for i in over)
+        lines.append(f"- **over 0 dBFS**: pass {shown} (lower with `--level keep`)")
+    return [*lines, ""]
 
 
 def _param_changes(manifest: dict[str, Any]) -> list[str]:
@@ -231,6 +261,10 @@ def _markdown_table(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         lines.append("| " + " | ".join(_cell(row[c]) for c in columns) + " |")
     return lines
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _ok(condition: bool, value: float) -> bool | None:

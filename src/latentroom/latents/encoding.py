@@ -8,6 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latentroom.audio.levels import (
+    LevelDecision,
+    LevelPolicy,
+    level_file,
+    over_full_scale_warning,
+)
 from latentroom.errors import ConfigError
 from latentroom.latents.trajectory import LatentTrajectory
 from latentroom.progress import Progress
@@ -193,13 +199,21 @@ def write_decoded(
     seed: int = 0,
     chunk_seconds: float | None = None,
     overlap_seconds: float | None = None,
+    level: str = "keep",
     progress: Progress | None = None,
-) -> float:
-    """Decode chunk by chunk straight into an audio file (atomic); return its duration in s.
+) -> tuple[float, LevelDecision]:
+    """Decode chunk by chunk straight into an audio file (atomic).
 
     ``chunk_seconds=0`` decodes everything in one model call; otherwise see
     ``latentroom.codecs.chunking.iter_decode``. WAV and AIFF get 32-bit float samples, other
-    formats their default subtype.
+    formats their default subtype. ``level`` is the output level policy
+    (``latentroom.audio.levels``): the file is measured once written and, when the policy
+    asks for a gain, rewritten scaled before it takes its name.
+
+    Returns
+    -------
+    (seconds, decision) : tuple of float and LevelDecision
+        The duration and what the level policy did.
     """
     import soundfile as sf
 
@@ -218,16 +232,18 @@ def write_decoded(
         if overlap_seconds is not None:
             options["overlap_seconds"] = overlap_seconds
         blocks = iter_decode(codec, trajectory, **options)
+    policy = LevelPolicy.parse(level)
     n_samples = 0
     rate, channels = codec.sample_rate, codec.channels
-    with (
-        atomic_path(output) as tmp,
-        sf.SoundFile(str(tmp), "w", rate, channels, subtype, None, fmt) as handle,
-    ):
-        for block in blocks:
-            handle.write(block.T)
-            n_samples += block.shape[1]
-    return n_samples / codec.sample_rate
+    with atomic_path(output) as tmp:
+        with sf.SoundFile(str(tmp), "w", rate, channels, subtype, None, fmt) as handle:
+            for block in blocks:
+                handle.write(block.T)
+                n_samples += block.shape[1]
+        decision = level_file(tmp, policy)
+    if decision.over_full_scale:
+        logger.warning("%s", over_full_scale_warning(str(output), decision))
+    return n_samples / codec.sample_rate, decision
 
 
 def decoded_format(path: Path) -> str:
