@@ -143,3 +143,43 @@ def test_unreadable_analysis_json_is_refused(
     assert result.exit_code == 2
     assert "is not readable JSON" in result.stderr
     assert (out / "analysis.json").read_text() == "{not json"
+
+
+def test_a_ratio_with_no_window_behind_it_is_not_available_never_zero(
+    run_cli: Callable[..., object], corpus: Path, tmp_path: Path
+) -> None:
+    # The 19-file case: every cluster below the minimum size, every eval window set aside
+    # (3 lags x 3 slices: 9 ratios without data).
+    out = tmp_path / "analysis"
+    args = ("--keys", "mean-vq4", "--min-cluster-size", "100000", "--n-boot", "50", "--quiet")
+    result = run_cli("analyze", "clusters", corpus, "-o", out, *args)
+    assert result.exit_code == 0, result.stderr
+    assert "mean-vq4: variance ratio n/a (random " in result.stdout
+    warning = "latentroom: warning: phase0/mean-vq4/lags/1/all variance_ratio: not available"
+    assert warning in result.stderr and "were set aside; lower --min-cluster-size" in result.stderr
+    entry = json.loads((out / "analysis.json").read_text())["phase0"]["mean-vq4"]
+    assert entry["variance_ratio"] is None and entry["ci95"]["variance_ratio"] == [None, None]
+    assert "set aside" in entry["unavailable"]["variance_ratio"]
+    report = (out / "report.md").read_text()
+    assert "| mean-vq4 | 1 | all | n/a (not available) |" in report
+    assert "## Not available or left out" in report
+    strict = run_cli("analyze", "clusters", corpus, "-o", out, *args, "--force", "--strict")
+    assert strict.exit_code == 2
+    assert (
+        strict.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "latentroom: error: --strict: 9 quantities are not available or left out (first: "
+        )
+    )
+
+
+def test_the_minimum_cluster_size_adapts_to_the_corpus(
+    run_cli: Callable[..., object], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "analysis"
+    args = ("--keys", "mean-vq4", "--n-boot", "50", "--quiet", "--strict")
+    assert run_cli("analyze", "clusters", corpus, "-o", out, *args).exit_code == 0
+    entry = json.loads((out / "analysis.json").read_text())["phase0"]["mean-vq4"]
+    assert entry["min_cluster_size"] == 38  # about 610 train windows / (4 x 4 clusters)
+    assert entry["variance_ratio"] is not None and "unavailable" not in entry

@@ -33,3 +33,7 @@ class BackendUnavailableError(LatentroomError, RuntimeError):
 
 class CheckpointError(LatentroomError, ValueError):
     """A checkpoint is corrupted, from another format version, or does not match its config."""
+
+
+class AnalysisQualityError(LatentroomError, RuntimeError):
+    """``--strict``: an analysis holds quantities without data behind them or failed fits."""

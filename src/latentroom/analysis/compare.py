@@ -60,7 +60,7 @@ class CompareConfig:
     predictors: tuple[str, ...] = PREDICTORS  # Phase 1 predictors
     rollout_steps: int = 8  # free-running rollout length (0: none)
     max_epochs: int = 10  # mdn / sequence training epochs
-    min_cluster_size: int = 100  # Phase 0 and learned key
+    min_cluster_size: int | None = None  # Phase 0 and learned key (None: auto per key)
     probe_seconds: float = 8.0  # latent time probed for decoder sensitivity
     n_probes: int = 4  # random output probes per decoder segment
     group_regex: str | None = None  # on audio paths: group-disjoint split (e.g. speaker ids)
@@ -222,6 +222,7 @@ def analyse_variant(variant: Variant, config: CompareConfig, out_dir: Path) -> d
         "n_items": {**facts["n_items"], "too_short": len(lengths) - len(keep)},
         "phase0": phase0,
         "phase1": phase1,
+        "flagged": info1["flagged"],  # predictors left out of headlines, with the reason
         "learned_key": learned,
         "folder": str(out_dir),
         **variant.extra,

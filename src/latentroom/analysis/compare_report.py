@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from latentroom import __version__
-from latentroom.analysis.report import fmt, fmt_ci
+from latentroom.analysis.report import fmt, fmt_ci, problem_lines
 from latentroom.fileio import check_outputs, write_text_atomic
 
 FORMAT_VERSION = 1
@@ -94,8 +94,9 @@ def _phase1_table(data: dict[str, Any]) -> list[str]:
             if name == "marginal_diag":
                 continue
             e = by_k[k]
+            shown = f"{name} (left out)" if name in result.get("flagged", {}) else name
             lines.append(
-                f"| {label} | {weights} | {variant} | {name} | {fmt_ci(e, 'ig_nats_per_frame')} "
+                f"| {label} | {weights} | {variant} | {shown} | {fmt_ci(e, 'ig_nats_per_frame')} "
                 f"| {fmt(e['ig_nats_per_dim'])} | {fmt(e['ig_bits_per_second'])} | "
                 f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['r2'])} |"
             )
@@ -162,6 +163,7 @@ def render_comparison(data: dict[str, Any]) -> str:
         "",
         "![variance ratios](variance_ratio_by_codec.png)",
         "",
+        *problem_lines(data),
     ]
     return "\n".join(lines)
 

@@ -31,10 +31,13 @@ def plot_variance_ratios(phase0: dict[str, Any], path: Path) -> Path:
     for n, (key, entry) in enumerate(phase0.items()):
         lags = sorted(entry["lags"], key=int)
         x = np.arange(len(lags)) + 0.15 * n
-        ratio = [entry["lags"][lag]["all"]["variance_ratio"] for lag in lags]
-        ci = np.array([entry["lags"][lag]["all"]["ci95"]["variance_ratio"] for lag in lags])
-        base = [entry["lags"][lag]["all"]["random_baseline"] for lag in lags]
-        err = np.abs(ci.T - np.asarray(ratio, dtype=float))
+        # None (not available) becomes NaN: matplotlib leaves the point out.
+        ratio = np.array([entry["lags"][lag]["all"]["variance_ratio"] for lag in lags], dtype=float)
+        ci = np.array(
+            [entry["lags"][lag]["all"]["ci95"]["variance_ratio"] for lag in lags], dtype=float
+        )
+        base = np.array([entry["lags"][lag]["all"]["random_baseline"] for lag in lags], dtype=float)
+        err = np.abs(ci.T - ratio)
         ax.errorbar(x, ratio, yerr=err, fmt="o", capsize=3, label=f"{key}")
         ax.plot(x, base, "x", color="grey", label=f"{key} random" if n == 0 else None)
         ax.set_xticks(np.arange(len(lags)), [f"lag {lag}" for lag in lags])

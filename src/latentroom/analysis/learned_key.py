@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.analysis.clusters import variance_ratios
+from latentroom.analysis.clusters import auto_min_cluster_size, mark_unavailable, variance_ratios
 from latentroom.analysis.data import ItemSource, WindowChunk, iter_windows
 from latentroom.analysis.metrics import bootstrap_weights, summarise
 from latentroom.analysis.predict import PredictConfig, split_streams
@@ -38,7 +38,7 @@ class LearnedKeyConfig:
 
     n_clusters: int = 64  # K, k-means centroids (as mean-vq64)
     lag: int = 1  # target Δx_{e+lag}, as Phase 0's first lag
-    min_cluster_size: int = 100  # train windows a cluster needs; smaller ones are set aside
+    min_cluster_size: int | None = None  # train windows a cluster needs (None: auto, as Phase 0)
     n_passes: int = 2  # mini-batch k-means passes over the train windows
     n_boot: int = 1000  # bootstrap resamples of eval items
     chunk_windows: int = 8192  # windows per streamed chunk (also the k-means batch)
@@ -51,7 +51,7 @@ class LearnedKeyConfig:
             raise ConfigError(
                 f"learned key needs n_clusters >= 2 and lag >= 1; got {self.n_clusters}, {self.lag}"
             )
-        counts = (self.min_cluster_size, self.n_passes, self.n_boot, self.chunk_windows)
+        counts = (self.min_cluster_size or 1, self.n_passes, self.n_boot, self.chunk_windows)
         if min(*counts, self.batch_size) < 1 or not self.learning_rate > 0:
             raise ConfigError(
                 "min_cluster_size, n_passes, n_boot, chunk_windows, batch_size must be >= 1 "
@@ -144,7 +144,7 @@ def _score_key(
     items = prepared.split.eval
     row_of = {int(item): j for j, item in enumerate(items)}
     rng = np.random.default_rng(config.seed + 2)
-    big = fit.counts >= config.min_cluster_size
+    big = fit.counts >= _min_size(fit, config)
     sizes = np.where(big, fit.counts, 0) / max(fit.counts[big].sum(), 1)
     out = np.zeros((items.size, 6))
     for chunk in _windows(prepared, items, context, config):
@@ -191,15 +191,24 @@ def key_variance_ratios(
     for name, key in keys.items():
         fit = _fit_key(prepared, key, context, config)
         sums = _score_key(prepared, key, fit, global_mean, context, config)
-        entry = summarise(sums, weights, variance_ratios)
+        min_size = _min_size(fit, config)
+        entry = mark_unavailable(summarise(sums, weights, variance_ratios), sums, min_size)
         out[name] = {
             **entry,
             "n_clusters": config.n_clusters,
-            "n_small_clusters": int((fit.counts < config.min_cluster_size).sum()),
+            "min_cluster_size": min_size,
+            "n_small_clusters": int((fit.counts < min_size).sum()),
             "n_eval_set_aside": int(sums[:, 5].sum() - sums[:, 4].sum()),
             "lag": config.lag,
         }
     return out
+
+
+def _min_size(fit: _KeyFit, config: LearnedKeyConfig) -> int:
+    """The configured minimum cluster size, or Phase 0's automatic one for these counts."""
+    return config.min_cluster_size or auto_min_cluster_size(
+        int(fit.counts.sum()), config.n_clusters
+    )
 
 
 def learned_key_section(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -107,10 +108,21 @@ def summarise(
     point = metric(item_sums.sum(axis=0))
     resampled = metric(np.tensordot(weights, item_sums, axes=(1, 0)))
     out: dict[str, object] = {name: _plain(value) for name, value in point.items()}
-    out["ci95"] = {
-        name: _plain(np.stack(np.nanpercentile(value, [2.5, 97.5], axis=0), axis=-1))
+    with warnings.catch_warnings():  # an all-NaN slice is an undefined interval: NaN is right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out["ci95"] = {
+            name: _plain(np.stack(np.nanpercentile(value, [2.5, 97.5], axis=0), axis=-1))
+            for name, value in resampled.items()
+        }
+    # A resample can leave a ratio undefined (no kept window in the drawn items) while the point
+    # estimate is defined; the interval then covers only the other resamples, which must be said.
+    undefined = {
+        name: np.mean(~np.isfinite(value), axis=0) * np.isfinite(point[name])
         for name, value in resampled.items()
     }
+    shares = {name: _plain(share) for name, share in undefined.items() if np.any(share > 0)}
+    if shares:
+        out["ci95_undefined_share"] = shares
     return out
 
 

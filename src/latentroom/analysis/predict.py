@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from latentroom.analysis.availability import flag_predictors
 from latentroom.analysis.data import ItemSource, iter_windows
 from latentroom.analysis.metrics import (
     COLUMNS,
@@ -219,6 +220,7 @@ def summarise_phase1(
         "epochs": {n: len(m.history_) for n, m in fitted.items() if hasattr(m, "history_")},
         "diverged": [n for n, m in fitted.items() if getattr(m, "diverged_", False)],
     }
+    info["flagged"] = flag_predictors(phase1, info["diverged"], n_d)
     return phase1, info
 
 

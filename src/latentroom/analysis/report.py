@@ -123,9 +123,16 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 def fmt_ci(entry: dict[str, Any], name: str) -> str:
-    """``entry[name]`` with its bootstrap 95 % interval, as "value [lo, hi]"."""
+    """``entry[name]`` with its bootstrap 95 % interval, as "value [lo, hi]".
+
+    "n/a (not available)" when the entry says the quantity has no data behind it; a "*" after
+    the interval when some resamples left it undefined (the interval covers only the rest).
+    """
+    if name in entry.get("unavailable", {}):
+        return "n/a (not available)"
     lo, hi = entry["ci95"][name]
-    return f"{fmt(entry[name])} [{fmt(lo)}, {fmt(hi)}]"
+    mark = "*" if name in entry.get("ci95_undefined_share", {}) else ""
+    return f"{fmt(entry[name])} [{fmt(lo)}, {fmt(hi)}]{mark}"
 
 
 def render_report(analysis: dict[str, Any]) -> str:
@@ -144,7 +151,24 @@ def render_report(analysis: dict[str, Any]) -> str:
         lines += _phase0_lines(analysis["phase0"])
     if "phase1" in analysis:
         lines += _phase1_lines(analysis["phase1"], analysis["phase1_info"])
+    lines += problem_lines(analysis)
     return "\n".join(lines) + "\n"
+
+
+def problem_lines(tree: dict[str, Any]) -> list[str]:
+    """The report's "Not available" section and the "*" footnote, when they apply."""
+    from latentroom.analysis.availability import has_partial_intervals, problems
+
+    found = problems(tree)
+    lines = ["## Not available or left out", "", *(f"- {p}" for p in found), ""] if found else []
+    if has_partial_intervals(tree):
+        lines += [
+            "\\* Some bootstrap resamples left this quantity undefined (none of their items kept "
+            "a window); the interval covers the other resamples only (`ci95_undefined_share` in "
+            "the JSON gives the share).",
+            "",
+        ]
+    return lines
 
 
 def _phase0_lines(phase0: dict[str, Any]) -> list[str]:
@@ -167,8 +191,11 @@ def _phase0_lines(phase0: dict[str, Any]) -> list[str]:
     for key, entry in phase0.items():
         text = (
             f"- {key}: {entry['n_small_clusters']} of {entry['n_clusters']} clusters below the "
-            f"minimum size; {entry['n_eval_set_aside']} eval frames set aside."
+            f"minimum size ({entry['min_cluster_size']} train windows); "
+            f"{entry['n_eval_set_aside']} eval frames set aside."
         )
+        if "warning" in entry:
+            text += f" **{entry['warning']}.**"
         if "cross_group_degradation" in entry:
             intervals = entry["cross_group_degradation_ci95"]
             by_lag = ", ".join(
@@ -190,19 +217,15 @@ def _phase1_lines(phase1: dict[str, Any], info: dict[str, Any]) -> list[str]:
         "direction cos | log-magnitude R² |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    flagged = info.get("flagged", {})
     for name, by_k in phase1.items():
+        shown = f"{name} (left out: see below)" if name in flagged else name
         for k, e in by_k.items():
             lines.append(
-                f"| {name} | {k} | {fmt(e['nll_per_frame'])} | {fmt_ci(e, 'ig_nats_per_frame')} | "
+                f"| {shown} | {k} | {fmt(e['nll_per_frame'])} | {fmt_ci(e, 'ig_nats_per_frame')} | "
                 f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['ig_bits_per_second'])} | "
                 f"{fmt_ci(e, 'r2')} | {fmt(e['direction_cosine'])} | {fmt(e['log_magnitude_r2'])} |"
             )
-    if info.get("diverged"):
-        lines += [
-            "",
-            f"**Diverged during training** (non-finite loss; the best earlier epoch was kept): "
-            f"{', '.join(info['diverged'])}.",
-        ]
     lines += ["", "Rollouts (one-step head fed its own mean predictions), NLL gap per step:", ""]
     for name, entry in info["rollout"].items():
         lines.append(f"- {name}: " + ", ".join(fmt(g, 3) for g in entry["gap"]))

@@ -25,6 +25,31 @@ SeedOpt = Annotated[int, typer.Option(help="Seed of the split, fits and bootstra
 BootOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite this phase's outputs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Exit 2 when a quantity is not available or a predictor is left out."
+    ),
+]
+MinClusterOpt = Annotated[
+    int | None,
+    typer.Option(help="Train windows a cluster needs; smaller ones are set aside (default: auto)."),
+]
+
+
+def _check_problems(result: dict, where: Path, *, strict: bool) -> None:
+    """Warn about every quantity without data and every left-out predictor; --strict refuses."""
+    from latentroom.analysis.availability import problems
+    from latentroom.errors import AnalysisQualityError
+
+    found = problems(result)
+    for line in found:
+        typer.echo(f"latentroom: warning: {line}", err=True)
+    if strict and found:
+        raise AnalysisQualityError(
+            f"--strict: {len(found)} quantities are not available or left out (first: "
+            f"{found[0]}); see {where}"
+        )
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -43,7 +68,7 @@ def clusters(
     keys: Annotated[str, typer.Option(help="Keys: mean-vqK, pcaP-vqK.")] = "mean-vq64,pca8-vq256",
     lags: Annotated[str, typer.Option(help="Lags between context end and target.")] = "1,2,4",
     context: ContextOpt = 8,
-    min_cluster_size: Annotated[int, typer.Option(help="Smaller clusters are set aside.")] = 100,
+    min_cluster_size: MinClusterOpt = None,
     frame_rate: RateOpt = None,
     group_regex: GroupOpt = None,
     drop_nonfinite: DropOpt = False,
@@ -51,12 +76,14 @@ def clusters(
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Phase 0: within-cluster variance ratio of Δx for coarse context keys.
 
     Writes OUTPUT/analysis.json (phase0), OUTPUT/report.md and OUTPUT/variance_ratio.png.
     """
     from latentroom.analysis.clusters import ClusterConfig
+    from latentroom.analysis.report import fmt
     from latentroom.analysis.runner import analyze_clusters
     from latentroom.progress import progress_bar
 
@@ -71,10 +98,11 @@ def clusters(
         )
     for key, entry in result["phase0"].items():
         typer.echo(
-            f"{key}: variance ratio {entry['variance_ratio']:.4f} "
-            f"(random {entry['random_baseline']:.4f})"
+            f"{key}: variance ratio {fmt(entry['variance_ratio'])} "
+            f"(random {fmt(entry['random_baseline'])})"
         )
     typer.echo(f"wrote {output}")
+    _check_problems(result, output / "report.md", strict=strict)
 
 
 @analyze_app.command("predict")
@@ -95,12 +123,14 @@ def predict(
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Phase 1: information gain of probabilistic predictors of Δx at several horizons.
 
     Writes OUTPUT/analysis.json (phase1), OUTPUT/report.md and four PNG figures.
     """
     from latentroom.analysis.predict import PredictConfig
+    from latentroom.analysis.report import fmt
     from latentroom.analysis.runner import analyze_predict
     from latentroom.progress import progress_bar
 
@@ -116,9 +146,12 @@ def predict(
             corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
         )
     k = str(config.horizons[0])
+    flagged = result["phase1_info"]["flagged"]
     for name, by_k in result["phase1"].items():
-        typer.echo(f"{name}: IG at k={k} {by_k[k]['ig_nats_per_frame']:.4f} nats/frame")
+        note = " (left out: see report)" if name in flagged else ""
+        typer.echo(f"{name}: IG at k={k} {fmt(by_k[k]['ig_nats_per_frame'])} nats/frame{note}")
     typer.echo(f"wrote {output}")
+    _check_problems(result, output / "report.md", strict=strict)
 
 
 @analyze_app.command("compare")
@@ -145,7 +178,7 @@ def compare(
     ] = "marginal_diag,marginal_full,linear,mdn,sequence",
     context: ContextOpt = 8,
     max_epochs: Annotated[int, typer.Option(help="Training epochs for mdn/sequence.")] = 10,
-    min_cluster_size: Annotated[int, typer.Option(help="Smaller clusters are set aside.")] = 100,
+    min_cluster_size: MinClusterOpt = None,
     native: Annotated[bool, typer.Option(help="Also analyse at native rates.")] = True,
     decoder_aware: Annotated[bool, typer.Option(help="Decoder-sensitivity weighting.")] = True,
     decoded_mel: Annotated[bool, typer.Option(help="Phase 1 on decoded log-mel.")] = True,
@@ -157,6 +190,7 @@ def compare(
     seed: SeedOpt = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Phase 2: encode the same audio with several codecs and compare their predictability.
 
@@ -166,6 +200,7 @@ def compare(
     from latentroom.analysis.align import parse_rate
     from latentroom.analysis.compare import CompareConfig, compare_codecs
     from latentroom.analysis.compare_report import check_compare_outputs
+    from latentroom.analysis.report import fmt
     from latentroom.progress import progress_bar
 
     def names(text: str) -> tuple[str, ...]:
@@ -182,11 +217,18 @@ def compare(
     check_compare_outputs(output, force=force)
     with progress_bar(2 * len(config.codecs), "compare", enabled=not quiet) as advance:
         result = compare_codecs(audio_dir, output, config, progress=advance)
+    k = str(config.horizons[0])
     for label, row in result["codecs"].items():
-        entry = row["variants"]["aligned"]["phase1"]
-        best = max(v[str(config.horizons[0])]["ig_nats_per_frame"] for v in entry.values())
-        typer.echo(f"{label}: best IG at k={config.horizons[0]} {best:.4f} nats/frame")
+        aligned = row["variants"]["aligned"]
+        kept = [
+            v[k]["ig_nats_per_frame"]
+            for name, v in aligned["phase1"].items()
+            if name not in aligned["flagged"] and v[k]["ig_nats_per_frame"] is not None
+        ]
+        best = fmt(max(kept)) if kept else "n/a"
+        typer.echo(f"{label}: best IG at k={k} {best} nats/frame (left-out predictors excluded)")
     typer.echo(f"wrote {output / 'comparison.md'}")
+    _check_problems(result, output / "comparison.md", strict=strict)
 
 
 def register(app: typer.Typer) -> None:
