@@ -13,8 +13,9 @@ INVALID = [
     pytest.param({"pulses": 14}, r"pulses \(14\) cannot exceed steps \(13\)", id="k-above-n"),
     pytest.param({"steps": 0, "pulses": 0}, "steps must be >= 1; got 0", id="n-below-1"),
     pytest.param({"pulses": -2}, "pulses must be >= 0; got -2", id="k-negative"),
-    pytest.param({"seconds": 0.0}, r"duration must be > 0 seconds; got 0\.0", id="zero-duration"),
-    pytest.param({"seconds": -1.0}, "duration must be > 0 seconds; got -1", id="negative-duration"),
+    pytest.param({"seconds": 0.0}, r"at most 3600 seconds; got 0\.0", id="zero-duration"),
+    pytest.param({"seconds": -1.0}, "at most 3600 seconds; got -1", id="negative-duration"),
+    pytest.param({"seconds": 1e9}, "at most 3600 seconds; got 1000000000", id="huge-duration"),
     pytest.param({"seconds": 1e-5}, "duration 1e-05 s is shorter", id="duration-below-one-sample"),
     pytest.param(
         {"step_ms": 20_000.0}, "step of 20000 ms is longer than the 10 s buffer", id="step-long"

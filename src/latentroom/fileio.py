@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from latentroom.errors import OutputExistsError
+from latentroom.errors import ConfigError, OutputExistsError
 
 
 @contextlib.contextmanager
@@ -52,16 +52,49 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def check_outputs(paths: list[Path], *, force: bool) -> None:
-    """Refuse before any work starts if an output exists and ``force`` is not set.
+def check_outputs(
+    paths: list[Path],
+    *,
+    force: bool,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    folders: bool = False,
+) -> None:
+    """Refuse before any work starts outputs that cannot or should not be written.
+
+    Checked even with ``force``: an output that is a folder where a file goes (``folders``:
+    outputs are folders, so a file is refused instead), a path below a regular file, a folder
+    that cannot be written, and an output that is one of the ``inputs`` (``--force`` would
+    destroy the input before it is read). Without ``force``: an output that exists.
 
     Raises
     ------
     OutputExistsError
         Naming the first existing path and the ``--force`` fix.
+    ConfigError
+        Naming the path that cannot be written and why.
     """
+    sources = {Path(p).resolve() for p in inputs}
+    for path in paths:
+        _check_writable(Path(path), folder=folders)
+        if Path(path).resolve() in sources:
+            raise ConfigError(f"{path} is also an input; write the output to another path")
     if force:
         return
     for path in paths:
         if path.exists():
             raise OutputExistsError(f"{path} already exists; pass --force to overwrite it")
+
+
+def _check_writable(path: Path, *, folder: bool) -> None:
+    """Refuse a path of the wrong kind, below a file, or whose folder cannot be written."""
+    if path.is_dir() and not folder:
+        raise ConfigError(f"{path} is a folder; give a file name for this output")
+    if path.is_file() and folder:
+        raise ConfigError(f"{path} is a file; give a folder name for this output")
+    parent = path.parent
+    while not parent.exists():  # the nearest existing ancestor decides
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{path}: {parent} is a file, not a folder; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{path}: cannot write into {parent}; choose a writable folder")

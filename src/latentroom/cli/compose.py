@@ -32,7 +32,7 @@ def stats(
     from latentroom.compose.stats_file import save_stats
     from latentroom.fileio import check_outputs
 
-    check_outputs([output], force=force)
+    check_outputs([output], force=force, inputs=inputs)
     found = load_inputs(inputs, codec_name=codec)
     result = compute_stats(found, sources=[str(p) for p in inputs], ar_order=ar_order)
     save_stats(output, result)
@@ -59,7 +59,7 @@ def synth(
     from latentroom.fileio import check_outputs
     from latentroom.latents.files import save_latents
 
-    check_outputs([output], force=force)
+    check_outputs([output], force=force, inputs=[stats_path])
     loaded = load_stats(stats_path)
     trajectory = synthesize_trajectory(
         loaded, distribution=distribution, n_frames=frames, seed=seed
@@ -88,7 +88,7 @@ def pattern(
     from latentroom.fileio import check_outputs
     from latentroom.latents.files import load_latents, save_latents
 
-    check_outputs([output], force=force)
+    check_outputs([output], force=force, inputs=[a_path, *([] if b_path is None else [b_path])])
     given = {"depth": depth, "amount": amount, "cells_per_step": cells_per_step}
     options = {k: v for k, v in (given | {"n_swaps": n_swaps}).items() if v is not None}
     b = None if b_path is None else load_latents(b_path)

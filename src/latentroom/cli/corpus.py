@@ -39,7 +39,7 @@ def synth(
     if families is not None:
         options["families"] = tuple(f.strip() for f in families.split(",") if f.strip())
     config = SynthCorpusConfig.from_dict(options)
-    check_outputs([output], force=force)
+    check_outputs([output], force=force, folders=True)
     with progress_bar(config.n_clips, "synth corpus", enabled=not quiet) as advance:
         manifest = build_synth_corpus(output, config, force=force, progress=advance)
     for family, counts in manifest["families"].items():

@@ -103,7 +103,7 @@ def decode(
 
     encoding.decoded_format(output)
     LevelPolicy.parse(level)  # a bad policy fails before the model loads
-    check_outputs([output], force=force)
+    check_outputs([output], force=force, inputs=[latent])
     trajectory, model = encoding.load_for_decode(
         latent, codec_name=codec, frame_rate=frame_rate, random_init=random_init
     )

@@ -77,7 +77,7 @@ def loop(
         )
         source = engine.seed_input() if input_file is None else engine.file_input(input_file)
         built = get_backend(settings.backend, **options)
-        engine.check_run_dir(output, force=force)
+        engine.check_run_dir(output, force=force, inputs=[] if input_file is None else [input_file])
         with progress_bar(plan.passes, "loop", enabled=not quiet) as advance:
             manifest = engine.start_run(
                 output, source, settings, force=force, backend=built, progress=advance

@@ -6,6 +6,7 @@ torch, transformers, matplotlib) inside its function, so ``latentroom --help`` s
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import sys
@@ -51,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except LatentroomError as err:
         print(f"latentroom: error: {_one_line(err)}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # the file system said no: a read-only folder, a full disk, ...
+        print(f"latentroom: error: {_os_error_line(err)}", file=sys.stderr)
+        sys.exit(2)
     except typer.TyperException as err:  # usage errors: typer's vendored click prints them
         show = getattr(err, "show", None)
         if show is None:
@@ -62,6 +66,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("latentroom: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+#: The fix to print for the file-system errors a user can cause, by errno.
+_OS_FIXES = {
+    errno.EACCES: "choose a folder you can write to (or fix its permissions)",
+    errno.EPERM: "choose a folder you can write to (or fix its permissions)",
+    errno.EROFS: "the file system is read-only; choose another output folder",
+    errno.EISDIR: "that path is a folder; give a file name",
+    errno.ENOTDIR: "a part of that path is a file, not a folder; choose another path",
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
+}
+
+
+def _os_error_line(err: OSError) -> str:
+    """``PATH: what went wrong; the fix`` for a file-system error."""
+    where = err.filename if err.filename is not None else "file system"
+    fix = _OS_FIXES.get(err.errno or 0, "check the path and try again")
+    return f"{where}: {err.strerror or _one_line(err)}; {fix}"
 
 
 def _one_line(err: Exception) -> str:

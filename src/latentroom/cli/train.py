@@ -45,7 +45,13 @@ def codec(
     from latentroom.fileio import check_outputs
     from latentroom.progress import progress_bar
     from latentroom.train.config import TrainConfig
-    from latentroom.train.loop import evaluate_model, output_files, resume_config, train_codec
+    from latentroom.train.loop import (
+        evaluate_model,
+        output_files,
+        resume_config,
+        train_codec,
+        training_data,
+    )
 
     overrides = {"steps": steps, "batch_size": batch_size, "segment_seconds": segment_seconds}
     overrides["seed"] = seed
@@ -56,8 +62,11 @@ def codec(
     train_config = base.replace(**overrides)
     if not resume:
         check_outputs(output_files(output), force=force)
+    loaded = training_data(data, train_config)  # bad data fails before the progress bar
     with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:
-        result = train_codec(data, output, train_config, resume=resume, init=init, progress=advance)
+        result = train_codec(
+            loaded, output, train_config, resume=resume, init=init, progress=advance
+        )
     typer.echo(
         f"{result.steps} steps, train loss {result.train_loss:.4f}, "
         f"validation loss {result.val_loss:.4f}, {result.seconds:.0f} s"

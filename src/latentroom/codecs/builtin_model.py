@@ -220,6 +220,10 @@ class Encoder(nn.Module):
         self.project_long = nn.ModuleList(
             [nn.Linear(self.long_bins, config.channels)] if self.long_bins else []
         )
+        # The centred STFTs reflect-pad by half their window, which needs more input than that;
+        # shorter audio is zero-extended to this length (longer audio is untouched).
+        long_need = self.long_fft // 2 * self.decimation if self.long_bins else 0
+        self.min_samples = max(self.n_fft // 2, self.n_fft_short // 2, long_need) + 1
         self.frame_blocks = _blocks(config, config.n_encoder_frame_blocks)
         self.down = nn.Conv1d(
             config.channels, config.channels, config.upsample, stride=config.upsample
@@ -239,6 +243,10 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)``, each [shape=(B, D, T)] with ``T = ceil(N / hop_length)``."""
         pad = (-x.shape[-1]) % self.hop_length
+        n_frames = (x.shape[-1] + pad) // self.hop_length
+        short = self.min_samples - (x.shape[-1] + pad)
+        if short > 0:  # whole hops, so frame times do not move; the extra frames are cut below
+            pad += -(-short // self.hop_length) * self.hop_length
         flat = torch.nn.functional.pad(x, (0, pad)).reshape(x.shape[0], -1)
         hop = self.frame_hop
         h = self.project(
@@ -266,7 +274,7 @@ class Encoder(nn.Module):
         h = self.frame_blocks(h)
         h = self.latent_blocks(self.down(h))
         mu, logvar = self.head(self.norm(h)).chunk(2, dim=1)
-        return mu, logvar.clamp(-12.0, 6.0)
+        return mu[..., :n_frames], logvar[..., :n_frames].clamp(-12.0, 6.0)
 
 
 class Decoder(nn.Module):

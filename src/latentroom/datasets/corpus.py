@@ -171,7 +171,7 @@ def build_synth_corpus(
     """
     from latentroom.fileio import check_outputs
 
-    check_outputs([out_dir], force=force)
+    check_outputs([out_dir], force=force, folders=True)
     check_replaceable(out_dir)
     families, skipped = usable_families(config.families)
     plans = plan_clips(config, families)

@@ -100,7 +100,7 @@ def start_run(
     run_dir = Path(run_dir)
     if backend is None:
         backend = get_backend(settings.backend, **settings.backend_options)
-    check_run_dir(run_dir, force=force)
+    check_run_dir(run_dir, force=force, inputs=_input_files(loop_input))
     mf.clear_run(run_dir)
     manifest = _new_manifest(loop_input, settings, backend)
     for message in manifest["warnings"]:
@@ -163,11 +163,25 @@ def _check_resumable(run_dir: Path, manifest: dict[str, Any]) -> Backend:
     return get_backend(record["name"], **record["options"])
 
 
-def check_run_dir(run_dir: str | Path, *, force: bool) -> None:
-    """Refuse (``OutputExistsError``) a directory holding a run's files, unless ``force``."""
+def check_run_dir(run_dir: str | Path, *, force: bool, inputs: list[Path] | None = None) -> None:
+    """Refuse a directory holding a run's files (unless ``force``), or one of the ``inputs``.
+
+    Raises
+    ------
+    OutputExistsError
+        The directory holds a run and ``force`` is not set.
+    ConfigError
+        A run file would overwrite an input file (``--force`` would delete it before pass 0).
+    """
     from latentroom.fileio import check_outputs
 
-    check_outputs(mf.run_paths(Path(run_dir)), force=force)
+    check_outputs([Path(run_dir)], force=True, folders=True)  # a file or an unwritable place
+    check_outputs(mf.run_paths(Path(run_dir)), force=force, inputs=inputs or [])
+
+
+def _input_files(loop_input: LoopInput) -> list[Path]:
+    source = loop_input.source
+    return [Path(source["path"])] if source["kind"] == "file" else []
 
 
 def _new_manifest(

@@ -120,6 +120,11 @@ class Schedule:
             raise ConfigError(f"stage starts must increase strictly; got {starts}")
         for stage in self.stages:
             _check_int("stage.start", stage.start, 1, MAX_PASSES)
+            if stage.start > self.passes:
+                raise ConfigError(
+                    f"a stage starts at pass {stage.start}, after the last pass ({self.passes}); "
+                    "remove the stage or raise passes"
+                )
 
     def params_at(self, index: int) -> dict[str, float | str]:
         """The params of pass ``index`` (1-based) as plain values.
@@ -164,8 +169,13 @@ class Schedule:
         return [name for name in PARAMS if name in named]
 
     def with_passes(self, passes: int) -> Schedule:
-        """The same schedule over another number of passes."""
-        return Schedule(passes, self.defaults, self.stages, self.overrides)
+        """The same schedule over another number of passes (``--passes``).
+
+        Stages that would start after the new last pass are dropped: asking for fewer passes
+        is asking for the schedule's beginning.
+        """
+        kept = tuple(stage for stage in self.stages if stage.start <= passes)
+        return Schedule(passes, self.defaults, kept, self.overrides)
 
     def with_overrides(self, assignments: list[str]) -> Schedule:
         """Apply ``--set key=value`` assignments (value parsed as TOML, else taken as text)."""

@@ -71,7 +71,7 @@ def check_single_output(
     if group_regex is not None:
         raise ConfigError("--group-regex labels corpus items; use it with -o NAME.zarr")
     audio_file_info(paths[0])
-    check_outputs([output, sidecar_path(output)], force=force)
+    check_outputs([output, sidecar_path(output)], force=force, inputs=paths)
 
 
 def seeded_generator(seed: int | None) -> torch.Generator | None:

@@ -14,6 +14,7 @@ from latentroom.seeds.excitations import EXCITATIONS, excitation_samples
 from latentroom.seeds.sieves import sieve_rhythm
 
 _T = TypeVar("_T")
+MAX_SECONDS = 3600.0  # a seed longer than an hour is a typo (1e9 s would ask numpy for 349 TiB)
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,10 @@ class SeedConfig:
         return _from_dict(cls, data)
 
     def _check_buffer(self) -> None:
-        if not (math.isfinite(self.seconds) and self.seconds > 0):
-            raise ConfigError(f"duration must be > 0 seconds; got {self.seconds}")
+        if not (math.isfinite(self.seconds) and 0 < self.seconds <= MAX_SECONDS):
+            raise ConfigError(
+                f"duration must be > 0 and at most {MAX_SECONDS:g} seconds; got {self.seconds}"
+            )
         if not MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE:
             raise ConfigError(
                 f"sample rate {self.sample_rate} Hz is outside "

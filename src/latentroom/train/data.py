@@ -94,6 +94,13 @@ def load_training_data(
         n_val = int(samples.size * val_fraction)
         clips.append(np.ascontiguousarray(samples[: samples.size - n_val]))
         tails.extend(_cut(samples[samples.size - n_val :], n_samples))
+    total = sum(c.size for c in clips)
+    if total < n_samples:  # every batch would be mostly zero padding: nothing to learn from
+        raise InvalidAudioError(
+            f"{root}: {total} samples of training audio ({total / sample_rate:.3f} s) is less "
+            f"than one training segment of {n_samples} samples ({n_samples / sample_rate:.2f} s); "
+            "give more or longer audio files"
+        )
     if not tails:
         tails = [_cut(clips[0], n_samples)[0]]
     picks = np.unique(np.linspace(0, len(tails) - 1, min(n_val_segments, len(tails))).round())

@@ -53,8 +53,25 @@ def resume_config(output_dir: Path) -> TrainConfig:
     return TrainConfig.from_dict(load_state(output_dir / STATE_FILE)["config"])
 
 
+def training_data(data_dir: Path, config: TrainConfig) -> TrainingData:
+    """Load and split ``data_dir`` for ``config`` (``train_codec`` does this when given a path).
+
+    Raises
+    ------
+    InvalidAudioError
+        No audio, an unreadable file, or less audio than one training segment.
+    """
+    return load_training_data(
+        data_dir,
+        sample_rate=config.model.sample_rate,
+        n_samples=config.segment_samples(),
+        val_fraction=config.val_fraction,
+        n_val_segments=config.n_val_segments,
+    )
+
+
 def train_codec(
-    data_dir: Path,
+    data_dir: Path | TrainingData,
     output_dir: Path,
     config: TrainConfig,
     *,
@@ -66,8 +83,10 @@ def train_codec(
 
     Parameters
     ----------
-    data_dir : Path
-        Any folder of WAV/FLAC/OGG/AIFF files (searched recursively).
+    data_dir : Path or TrainingData
+        Any folder of WAV/FLAC/OGG/AIFF files (searched recursively), or what
+        ``training_data`` loaded from one (so a caller can refuse bad data before it shows
+        progress).
     output_dir : Path
         Run folder: ``log.csv``, ``train_state.pt`` (every ``checkpoint_every`` steps and on
         Ctrl-C), and at the end ``model.safetensors`` + ``model.json``.
@@ -83,14 +102,8 @@ def train_codec(
         Called with the number of steps just finished.
     """
     started = time.perf_counter()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    data = load_training_data(
-        data_dir,
-        sample_rate=config.model.sample_rate,
-        n_samples=config.segment_samples(),
-        val_fraction=config.val_fraction,
-        n_val_segments=config.n_val_segments,
-    )
+    data = data_dir if isinstance(data_dir, TrainingData) else training_data(data_dir, config)
+    output_dir.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     model = build_model(config.model, config.seed)
     if init is not None and not resume:
         _load_init(model, init)
