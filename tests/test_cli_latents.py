@@ -239,3 +239,14 @@ def test_decode_keeps_a_loud_decoder_under_the_ceiling_and_off_warns(
     assert bad.exit_code == 2 and "'loud' is not a level policy" in bad.stderr
     assert not (tmp_path / "bad.wav").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".level") == []
+
+
+def test_decode_refuses_non_finite_output_and_writes_nothing(run_cli: Run, tmp_path: Path) -> None:
+    # The builtin decoder turns latents of 1e30 into NaN (a linear one would stay finite).
+    huge = LatentTrajectory(np.full((20, 16), 1e30, np.float32), 46.875, "builtin")
+    save_latents(tmp_path / "huge.npy", huge)
+    result = run_cli("decode", tmp_path / "huge.npy", "-o", tmp_path / "out.wav", "-q")
+    assert result.exit_code == 2
+    assert "NaN or Inf samples from sample 0 on (the latents reach 1e+30" in result.stderr
+    assert not (tmp_path / "out.wav").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.json", "huge.npy"]

@@ -285,3 +285,19 @@ def test_init_that_does_not_fit_is_refused(data_dir, tmp_path):
     wider = tiny_config(model={**TINY_MODEL, "channels": 8})
     with pytest.raises(CheckpointError, match="do not fit the model config"):
         train_codec(data_dir, tmp_path / "other", wider, init=tmp_path / "base")
+
+
+def test_identical_runs_write_identical_checkpoint_bytes(data_dir, tmp_path):
+    # torch.save once named the zip's records after the temporary file it wrote to.
+    for name in ("a", "b"):
+        train_codec(data_dir, tmp_path / name, tiny_config(steps=3))
+    state = "train_state.pt"
+    assert (tmp_path / "a" / state).read_bytes() == (tmp_path / "b" / state).read_bytes()
+
+
+def test_resuming_a_finished_run_is_refused_and_changes_nothing(data_dir, tmp_path):
+    train_codec(data_dir, tmp_path / "run", tiny_config(steps=3))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    with pytest.raises(ConfigError, match="already finished its 3 steps; pass --steps above 3"):
+        train_codec(data_dir, tmp_path / "run", tiny_config(steps=3), resume=True)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before

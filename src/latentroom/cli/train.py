@@ -46,6 +46,7 @@ def codec(
     from latentroom.progress import progress_bar
     from latentroom.train.config import TrainConfig
     from latentroom.train.loop import (
+        check_unfinished,
         evaluate_model,
         output_files,
         resume_config,
@@ -60,7 +61,9 @@ def codec(
     else:
         base = TrainConfig.from_file(config) if config is not None else TrainConfig()
     train_config = base.replace(**overrides)
-    if not resume:
+    if resume:
+        check_unfinished(output, train_config)
+    else:
         check_outputs(output_files(output), force=force)
     loaded = training_data(data, train_config)  # bad data fails before the progress bar
     with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from latentroom.audio.levels import (
     LevelDecision,
     LevelPolicy,
     level_file,
     over_full_scale_warning,
 )
-from latentroom.errors import ConfigError
+from latentroom.errors import ConfigError, InvalidAudioError
 from latentroom.latents.trajectory import LatentTrajectory
 from latentroom.progress import Progress
 
@@ -238,12 +240,24 @@ def write_decoded(
     with atomic_path(output) as tmp:
         with sf.SoundFile(str(tmp), "w", rate, channels, subtype, None, fmt) as handle:
             for block in blocks:
+                _check_finite(block, n_samples, trajectory)
                 handle.write(block.T)
                 n_samples += block.shape[1]
         decision = level_file(tmp, policy)
     if decision.over_full_scale:
         logger.warning("%s", over_full_scale_warning(str(output), decision))
     return n_samples / codec.sample_rate, decision
+
+
+def _check_finite(block: np.ndarray, start: int, trajectory: LatentTrajectory) -> None:
+    """Refuse a decoded block [shape=(C, n)] holding NaN or Inf (nothing is written)."""
+    bad = int((~np.isfinite(block)).sum())
+    if bad:
+        peak = float(np.abs(trajectory.data).max())
+        raise InvalidAudioError(
+            f"decoding gave {bad} NaN or Inf samples from sample {start} on (the latents reach "
+            f"{peak:.3g}; the codec cannot decode values that far out); nothing was written"
+        )
 
 
 def decoded_format(path: Path) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from latentroom.errors import CheckpointError
-from latentroom.fileio import atomic_path
+from latentroom.fileio import write_bytes_atomic
 from latentroom.train.config import TrainConfig
 
 STATE_FORMAT_VERSION = 1
@@ -31,8 +32,11 @@ def save_state(
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    # Saved through memory: torch.save names the zip's records after the file it writes, and
+    # the temporary file's random name would make identical runs differ in bytes.
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import torch
 
 from latentroom.codecs.builtin import write_weights
 from latentroom.codecs.builtin_model import BuiltinVAE, build_model
-from latentroom.errors import CheckpointError
+from latentroom.errors import CheckpointError, ConfigError
 from latentroom.fileio import write_text_atomic
 from latentroom.progress import Progress
 from latentroom.train.checkpoint import STATE_FILE, load_state, restore, save_state
@@ -51,6 +51,25 @@ def output_files(output_dir: Path) -> list[Path]:
 def resume_config(output_dir: Path) -> TrainConfig:
     """The config a run in ``output_dir`` was started with (from its checkpoint)."""
     return TrainConfig.from_dict(load_state(output_dir / STATE_FILE)["config"])
+
+
+def check_unfinished(output_dir: Path, config: TrainConfig) -> None:
+    """Refuse to resume a run that already did ``config.steps`` steps (it would only rewrite it).
+
+    Raises
+    ------
+    ConfigError
+        Naming the steps done and the fix.
+    """
+    _refuse_finished(output_dir, int(load_state(output_dir / STATE_FILE)["step"]), config)
+
+
+def _refuse_finished(output_dir: Path, done: int, config: TrainConfig) -> None:
+    if done >= config.steps:
+        raise ConfigError(
+            f"{output_dir}: the run already finished its {done} steps; pass --steps above {done} "
+            "to train on, or start again with --force"
+        )
 
 
 def training_data(data_dir: Path, config: TrainConfig) -> TrainingData:
@@ -111,6 +130,8 @@ def train_codec(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     step = _resume_step(output_dir, config, model, optimizer) if resume else 0
+    if resume:
+        _refuse_finished(output_dir, step, config)
     write_text_atomic(output_dir / CONFIG_FILE, json.dumps(config.to_dict(), indent=2) + "\n")
     _trim_log(output_dir / LOG_FILE, step)
     if progress is not None and step:
