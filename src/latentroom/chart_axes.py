@@ -54,9 +54,10 @@ def draw_bars(
     ax.bar(x, np.nan_to_num(values), width, color=colour, label=label)
     ax.errorbar(x, values, yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=2, lw=0.8)
     size = 7 if width >= 0.2 else 6
+    rotation = 0 if width >= 0.25 else 90  # wide bars fit their value across
     for xi, value, top in zip(x, values, upper, strict=True):
         text = "n/a" if not np.isfinite(value) else f"{value:.2f}"
-        ax.text(xi, 0.01 * cap, text, rotation=90, ha="center", va="bottom", fontsize=size,
+        ax.text(xi, 0.01 * cap, text, rotation=rotation, ha="center", va="bottom", fontsize=size,
                 bbox={"facecolor": "white", "alpha": 0.7, "pad": 0.5, "lw": 0})  # fmt: skip
         if np.isfinite(top) and top > cap:
             ax.plot([xi], [cap], "^", color="black", ms=3)

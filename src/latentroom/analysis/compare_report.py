@@ -203,9 +203,13 @@ def ig_by_codec_figure(data: dict[str, Any]) -> Any:
                 values = [by_k[k][metric] for k in ks]
                 ax.plot([int(k) for k in ks], np.asarray(values, dtype=float), style,
                         color=codec_colour(label), label=f"{label} {name}")  # fmt: skip
+    horizons = sorted(
+        {int(k) for _, r in _series(data) for by_k in r["phase1"].values() for k in by_k}
+    )
     for ax, unit in zip(axes, ("nats/frame", "nats/dim"), strict=True):
         ax.axhline(0.0, color="black", lw=0.5)
         ax.set_xscale("log", base=2)
+        ax.set_xticks(horizons, [str(k) for k in horizons])
         ax.set_xlabel(f"horizon k (frames at {data['common_rate']:g} Hz; log scale)")
         ax.set_ylabel(f"IG over marginal_diag ({unit})")
     figure.legend(*axes[0].get_legend_handles_labels(), fontsize="x-small", loc="outside right")
