@@ -26,8 +26,9 @@ from latentroom.evaluation.evaluate import FigureClip
 from latentroom.evaluation.figures import spectrogram_figure
 from latentroom.feedback.metrics import METRIC_NAMES
 from latentroom.feedback.report import sheet_passes
+from latentroom.latents.trajectory import LatentTrajectory
 from latentroom.palette import CODEC_COLOURS, codec_colour, predictor_colour
-from latentroom.plots import loop_metrics_figure, save_figure, seed_figure
+from latentroom.plots import latent_heatmap_figure, loop_metrics_figure, save_figure, seed_figure
 from latentroom.seeds import render_seed
 from latentroom.seeds.config import SeedConfig
 from latentroom.spectrogram_plots import PULSE_COLOUR, loop_spectrogram_figure
@@ -151,6 +152,17 @@ def test_seed_figure_is_readable(tmp_path: Path, config: SeedConfig) -> None:
     images, bars = _spectrogram_axes(figure)
     assert len(images) == 1 and "Hz" in images[0].get_ylabel()
     assert len(bars) == 1 and "dB" in bars[0].get_ylabel()
+
+
+@pytest.mark.parametrize("n_sections", [1, 30])
+def test_latent_heatmap_is_readable(tmp_path: Path, n_sections: int) -> None:
+    data = np.random.default_rng(2).normal(size=(3000, 64)).astype(np.float32)
+    trajectory = LatentTrajectory(data, 25.0, "builtin", {})
+    starts = np.linspace(0, 3000, n_sections, endpoint=False).astype(int)
+    sections = [(f"section_{n:02d}", int(start)) for n, start in enumerate(starts)]
+    figure = latent_heatmap_figure(trajectory, boundaries=sections)
+    _write(figure, tmp_path, f"heatmap_{n_sections}")
+    assert [t.get_text().strip() for t in figure.axes[0].texts] == [n for n, _ in sections]
 
 
 # ---- codec evaluation ----------------------------------------------------------------------

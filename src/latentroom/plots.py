@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # Columns of the waveform envelope: enough for a 2000-pixel-wide figure.
 _ENVELOPE_COLUMNS = 2000
+_LABEL_BOX = {"facecolor": "white", "alpha": 0.7, "pad": 0.5, "lw": 0}  # text over an image
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 100) -> Path:
@@ -142,23 +143,27 @@ def plot_latent_heatmap(
     boundaries: list[tuple[str, int]] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Heatmap of a latent trajectory (time across, dims up), with labelled section lines, as PNG.
+    """Write ``latent_heatmap_figure(trajectory, ...)`` to ``path`` as PNG and return ``path``."""
+    return save_figure(latent_heatmap_figure(trajectory, boundaries=boundaries, title=title), path)
+
+
+def latent_heatmap_figure(
+    trajectory: LatentTrajectory,
+    *,
+    boundaries: list[tuple[str, int]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Heatmap of a latent trajectory (time across, dims up), with labelled section lines.
 
     Parameters
     ----------
     trajectory : LatentTrajectory
         ``data`` [shape=(T, D)] at ``frame_rate``; one symmetric colour scale over all values.
-    path : path-like
-        The PNG to write (atomically).
     boundaries : list of (str, int) or None
-        Section names and their first frames, drawn as labelled vertical lines.
+        Section names and their first frames, drawn as vertical lines labelled along them
+        (rotated, so neighbouring sections' names do not collide).
     title : str or None
         Figure title (default: codec, frames, dims).
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     from matplotlib.figure import Figure
 
@@ -180,13 +185,14 @@ def plot_latent_heatmap(
     for name, start in boundaries or []:
         x = start / trajectory.frame_rate
         ax.axvline(x, color="black", linewidth=1.0)
-        ax.text(x, trajectory.latent_dim - 0.5, f" {name}", va="top", ha="left", fontsize=8)
+        ax.text(x, trajectory.latent_dim - 0.5, f"{name} ", va="top", ha="left", fontsize=8,
+                rotation=90, bbox=_LABEL_BOX)  # fmt: skip
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("latent dim")
+    ax.set_ylabel("latent dim (index)")
     codec = trajectory.codec or "unknown codec"
     ax.set_title(title or f"{codec}: {trajectory.n_frames} frames x {trajectory.latent_dim} dims")
-    figure.colorbar(image, ax=ax, label="value")
-    return save_figure(figure, path)
+    figure.colorbar(image, ax=ax, label="latent value (codec units)")
+    return figure
 
 
 def plot_loop_metrics(
