@@ -13,6 +13,7 @@ from latentroom.fileio import atomic_path
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
     from latentroom.latents.trajectory import LatentTrajectory
     from latentroom.seeds.config import SeedLayer
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 # Columns of the waveform envelope: enough for a 2000-pixel-wide figure.
 _ENVELOPE_COLUMNS = 2000
+_LABEL_BOX = {"facecolor": "white", "alpha": 0.7, "pad": 0.5, "lw": 0}  # text over an image
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 100) -> Path:
@@ -30,31 +32,34 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 100)
 
 
 def plot_seed(rendered: RenderedSeed, path: str | os.PathLike[str]) -> Path:
-    """Waveform, spectrogram and step grid of a rendered seed (first channel), as PNG.
+    """Write ``seed_figure(rendered)`` to ``path`` as PNG (atomically) and return ``path``."""
+    return save_figure(seed_figure(rendered), path)
+
+
+def seed_figure(rendered: RenderedSeed) -> Figure:
+    """Waveform, spectrogram (with its dB colour bar) and step grid of a rendered seed.
 
     Parameters
     ----------
     rendered : RenderedSeed
-        What ``latentroom.seeds.render_seed`` returned.
-    path : path-like
-        The PNG to write (atomically).
-
-    Returns
-    -------
-    Path
-        ``path``.
+        What ``latentroom.seeds.render_seed`` returned; the first channel is drawn.
     """
     from matplotlib.figure import Figure
 
     config = rendered.config
     samples = rendered.audio.samples[0]
     figure = Figure(figsize=(10, 6.5), layout="constrained")
-    wave_ax, spec_ax, grid_ax = figure.subplots(
-        3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 2, 1]}
-    )
+    # A narrow second column holds the colour bar, so the three time axes stay aligned.
+    grid = figure.add_gridspec(3, 2, height_ratios=[2, 2, 1], width_ratios=[1, 0.02])
+    wave_ax = figure.add_subplot(grid[0, 0])
+    spec_ax = figure.add_subplot(grid[1, 0], sharex=wave_ax)
+    grid_ax = figure.add_subplot(grid[2, 0], sharex=wave_ax)
     _draw_waveform(wave_ax, samples, config.sample_rate)
-    _draw_spectrogram(spec_ax, samples, config.sample_rate)
+    image = _draw_spectrogram(spec_ax, samples, config.sample_rate)
+    figure.colorbar(image, cax=figure.add_subplot(grid[1, 1]), label="PSD (dB re 1/Hz)")
     _draw_step_grid(grid_ax, rendered)
+    for ax in (wave_ax, spec_ax):
+        ax.tick_params(labelbottom=False)
     grid_ax.set_xlabel("time (s)")
     margin = 0.005 * rendered.audio.duration  # keeps a pulse at 0 s clear of the axis line
     grid_ax.set_xlim(-margin, rendered.audio.duration + margin)
@@ -62,7 +67,7 @@ def plot_seed(rendered: RenderedSeed, path: str | os.PathLike[str]) -> Path:
         f"Koenig seed {_layer_label(config.main_layer())}: {rendered.audio.duration:g} s at "
         f"{config.sample_rate} Hz, {config.excitation}, seed {config.seed}"
     )
-    return save_figure(figure, path)
+    return figure
 
 
 def _draw_waveform(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
@@ -77,7 +82,7 @@ def _draw_waveform(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
     ax.set_ylim(-top, top)
 
 
-def _draw_spectrogram(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
+def _draw_spectrogram(ax: Axes, samples: np.ndarray, sample_rate: int) -> AxesImage:
     from matplotlib import mlab
 
     n_fft = 1024
@@ -90,7 +95,7 @@ def _draw_spectrogram(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
     )
     level = 10.0 * np.log10(np.asarray(spectrum) + 1e-20)
     freqs = np.asarray(bins)
-    ax.imshow(
+    image = ax.imshow(
         level,
         origin="lower",
         aspect="auto",
@@ -98,7 +103,8 @@ def _draw_spectrogram(ax: Axes, samples: np.ndarray, sample_rate: int) -> None:
         vmin=level.max() - 100.0,
         extent=(0.0, samples.size / sample_rate, float(freqs[0]), float(freqs[-1])),
     )
-    ax.set_ylabel("frequency (Hz)")
+    ax.set_ylabel("frequency (Hz, linear)")
+    return image
 
 
 def _draw_step_grid(ax: Axes, rendered: RenderedSeed) -> None:
@@ -113,6 +119,7 @@ def _draw_step_grid(ax: Axes, rendered: RenderedSeed) -> None:
         ax.broken_barh(onsets, (row - 0.35, 0.7), color="C0")
         labels.append(_layer_label(layer.layer))
     ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylabel("layer")
     ax.set_ylim(len(labels) - 0.5, -0.5)
 
 
@@ -136,23 +143,27 @@ def plot_latent_heatmap(
     boundaries: list[tuple[str, int]] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Heatmap of a latent trajectory (time across, dims up), with labelled section lines, as PNG.
+    """Write ``latent_heatmap_figure(trajectory, ...)`` to ``path`` as PNG and return ``path``."""
+    return save_figure(latent_heatmap_figure(trajectory, boundaries=boundaries, title=title), path)
+
+
+def latent_heatmap_figure(
+    trajectory: LatentTrajectory,
+    *,
+    boundaries: list[tuple[str, int]] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Heatmap of a latent trajectory (time across, dims up), with labelled section lines.
 
     Parameters
     ----------
     trajectory : LatentTrajectory
         ``data`` [shape=(T, D)] at ``frame_rate``; one symmetric colour scale over all values.
-    path : path-like
-        The PNG to write (atomically).
     boundaries : list of (str, int) or None
-        Section names and their first frames, drawn as labelled vertical lines.
+        Section names and their first frames, drawn as vertical lines labelled along them
+        (rotated, so neighbouring sections' names do not collide).
     title : str or None
         Figure title (default: codec, frames, dims).
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     from matplotlib.figure import Figure
 
@@ -174,91 +185,58 @@ def plot_latent_heatmap(
     for name, start in boundaries or []:
         x = start / trajectory.frame_rate
         ax.axvline(x, color="black", linewidth=1.0)
-        ax.text(x, trajectory.latent_dim - 0.5, f" {name}", va="top", ha="left", fontsize=8)
+        ax.text(x, trajectory.latent_dim - 0.5, f"{name} ", va="top", ha="left", fontsize=8,
+                rotation=90, bbox=_LABEL_BOX)  # fmt: skip
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("latent dim")
+    ax.set_ylabel("latent dim (index)")
     codec = trajectory.codec or "unknown codec"
     ax.set_title(title or f"{codec}: {trajectory.n_frames} frames x {trajectory.latent_dim} dims")
-    figure.colorbar(image, ax=ax, label="value")
-    return save_figure(figure, path)
-
-
-def plot_loop_spectrograms(
-    rows: list[tuple[str, np.ndarray, float]],
-    pulse_times: np.ndarray,
-    path: str | os.PathLike[str],
-    *,
-    dynamic_range_db: float = 80.0,
-) -> Path:
-    """The feedback loop's spectrogram sheet: one row per pass, one shared colour scale.
-
-    Parameters
-    ----------
-    rows : list of (label, levels, duration)
-        ``levels`` [shape=(n_mels, T)] in dB, ``duration`` in seconds.
-    pulse_times : np.ndarray [shape=(P,)]
-        The input's pulses in seconds, drawn as dashed lines on every row.
-    path : path-like
-        The PNG to write (atomically).
-    dynamic_range_db : float > 0
-        Colours span the loudest cell of all rows down by this much.
-    """
-    from matplotlib.figure import Figure
-
-    vmax = max(float(levels.max()) for _, levels, _ in rows)
-    height = 1.25 * len(rows) + 0.9
-    figure = Figure(figsize=(10, height))
-    figure.subplots_adjust(left=0.1, right=0.88, top=1 - 0.45 / height, bottom=0.5 / height)
-    axes = figure.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
-    images = []
-    for ax, (label, levels, duration) in zip(axes, rows, strict=True):
-        image = ax.imshow(
-            levels,
-            origin="lower",
-            aspect="auto",
-            cmap="magma",
-            vmin=vmax - dynamic_range_db,
-            vmax=vmax,
-            extent=(0.0, duration, 0, levels.shape[0]),
-        )
-        images.append(image)
-        ax.vlines(pulse_times, 0, levels.shape[0], colors="w", linestyles="--", linewidth=0.6)
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-        ax.set_yticks([])
-    axes[-1].set_xlabel("time (s); dashed: the input's pulses")
-    figure.colorbar(images[-1], cax=figure.add_axes((0.9, 0.5 / height, 0.015, 0.6)), label="dB")
-    figure.suptitle("Feedback loop: mel spectrogram per pass (shared colour scale)")
-    return save_figure(figure, path)
+    figure.colorbar(image, ax=ax, label="latent value (codec units)")
+    return figure
 
 
 def plot_loop_metrics(
     passes: list[int], series: dict[str, list[float]], path: str | os.PathLike[str]
 ) -> Path:
-    """Drift metrics over passes: one small panel per metric.
+    """Write ``loop_metrics_figure(passes, series)`` to ``path`` as PNG and return ``path``."""
+    return save_figure(loop_metrics_figure(passes, series), path)
+
+
+def loop_metrics_figure(passes: list[int], series: dict[str, list[float]]) -> Figure:
+    """Drift metrics over passes: one small panel per metric, its unit on the y axis.
 
     Parameters
     ----------
     passes : list of int
         Pass indices (0 is the input).
     series : dict of str to list of float
-        Metric name -> one value per pass (NaN where not measured).
-    path : path-like
-        The PNG to write (atomically).
+        Metric name -> one value per pass (NaN where not measured); the unit is read from the
+        name's suffix (``_db``, ``_dbfs``, ``_ms``, ``_hz``, ``lufs``).
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     n_cols = 4
     n_rows = -(-len(series) // n_cols)
-    figure = Figure(figsize=(12, 2.4 * n_rows + 0.6))
-    figure.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.08, hspace=0.7, wspace=0.3)
+    figure = Figure(figsize=(12, 2.5 * n_rows + 0.6), layout="constrained")
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax, (name, values) in zip(axes, series.items(), strict=False):
         ax.plot(passes, np.asarray(values, dtype=float), marker="o", markersize=3)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("pass", fontsize=8)
+        ax.set_ylabel(metric_unit(name), fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in axes[len(series) :]:
         ax.set_axis_off()
     figure.suptitle("Feedback loop: drift metrics per pass")
-    return save_figure(figure, path)
+    return figure
+
+
+_UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("lufs", "LUFS"), ("_ms", "ms"), ("_hz", "Hz"))
+
+
+def metric_unit(name: str) -> str:
+    """The unit a metric's name ends with (``"ratio (no unit)"`` for the rest)."""
+    return next((unit for suffix, unit in _UNITS if name.endswith(suffix)), "ratio (no unit)")

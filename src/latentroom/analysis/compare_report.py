@@ -183,13 +183,19 @@ def _series(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def plot_ig_by_codec(data: dict[str, Any], path: Path) -> Path:
-    """IG vs horizon per codec (aligned): nats/frame and nats/dim; linear solid, sequence dashed."""
+    """Write ``ig_by_codec_figure(data)`` to ``path``."""
     from latentroom.plots import save_figure
+
+    return save_figure(ig_by_codec_figure(data), path)
+
+
+def ig_by_codec_figure(data: dict[str, Any]) -> Any:
+    """IG vs horizon per codec (aligned): nats/frame and nats/dim; linear solid, sequence dashed."""
+    from latentroom.palette import codec_colour
 
     figure = _figure(2)
     axes = figure.subplots(1, 2)
-    for n, (label, result) in enumerate(_series(data)):
-        colour = f"C{n}"
+    for label, result in _series(data):
         for style, name in zip(("o-", "s--"), HEAD_PREDICTORS, strict=True):
             by_k = result["phase1"].get(name)
             if by_k is None:
@@ -198,19 +204,31 @@ def plot_ig_by_codec(data: dict[str, Any], path: Path) -> Path:
             for ax, metric in zip(axes, ("ig_nats_per_frame", "ig_nats_per_dim"), strict=True):
                 values = [by_k[k][metric] for k in ks]
                 ax.plot([int(k) for k in ks], np.asarray(values, dtype=float), style,
-                        color=colour, label=f"{label} {name}")  # fmt: skip
+                        color=codec_colour(label), label=f"{label} {name}")  # fmt: skip
+    horizons = sorted(
+        {int(k) for _, r in _series(data) for by_k in r["phase1"].values() for k in by_k}
+    )
     for ax, unit in zip(axes, ("nats/frame", "nats/dim"), strict=True):
         ax.axhline(0.0, color="black", lw=0.5)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"horizon k (frames at {data['common_rate']:g} Hz)")
+        ax.set_xticks(horizons, [str(k) for k in horizons])
+        ax.set_xlabel(f"horizon k (frames at {data['common_rate']:g} Hz; log scale)")
         ax.set_ylabel(f"IG over marginal_diag ({unit})")
-    axes[0].legend(fontsize="x-small")
-    return save_figure(figure, path)
+    figure.legend(*axes[0].get_legend_handles_labels(), fontsize="x-small", loc="outside right")
+    return figure
 
 
 def plot_variance_ratios_by_codec(data: dict[str, Any], path: Path) -> Path:
-    """Variance ratio per key (bars with 95 % CI) side by side per codec; x: random baseline."""
+    """Write ``variance_ratio_by_codec_figure(data)`` to ``path``."""
     from latentroom.plots import save_figure
+
+    return save_figure(variance_ratio_by_codec_figure(data), path)
+
+
+def variance_ratio_by_codec_figure(data: dict[str, Any]) -> Any:
+    """Variance ratio per key (bars, 95 % CI clipped, values printed) side by side per codec."""
+    from latentroom.chart_axes import bar_cap, clip_note, draw_bars
+    from latentroom.palette import codec_colour
 
     figure = _figure(2)
     ax = figure.add_subplot()
@@ -220,19 +238,29 @@ def plot_variance_ratios_by_codec(data: dict[str, Any], path: Path) -> Path:
     for _, result in series:
         for name in _bar_entries(result):
             names += [] if name in names else [name]
-    for n, (label, result) in enumerate(series):
+    ratios = [
+        np.array([_get(_bar_entries(r), k, "variance_ratio") for k in names], dtype=float)
+        for _, r in series
+    ]
+    cap = bar_cap(np.concatenate([*ratios, np.zeros(1)]))
+    clipped = 0
+    for n, ((label, result), ratio) in enumerate(zip(series, ratios, strict=True)):
         entries = _bar_entries(result)
         x = np.arange(len(names)) + (n - (len(series) - 1) / 2) * width
-        ratio = np.array([_get(entries, k, "variance_ratio") for k in names], dtype=float)
         ci = np.array([_get(entries, k, "ci95") for k in names], dtype=float)
-        ax.bar(x, ratio, width, yerr=np.abs(ci.T - ratio), capsize=2, label=label, color=f"C{n}")
+        colour = codec_colour(label)
+        clipped += draw_bars(ax, x, ratio, ci, width=width, colour=colour, label=label, cap=cap)
         base = [_get(entries, k, "random_baseline") for k in names]
-        ax.plot(x, np.asarray(base, dtype=float), "kx", ms=4)
+        ax.plot(x, np.asarray(base, dtype=float), "kx", ms=4,
+                label="random baseline" if n == 0 else None)  # fmt: skip
     ax.set_xticks(np.arange(len(names)), names)
+    ax.set_ylim(0.0, 1.3 * cap)
     ax.axhline(1.0, color="black", lw=0.5)
-    ax.set_ylabel("within-cluster variance ratio (eval; x = random baseline)")
-    ax.legend(fontsize="x-small")
-    return save_figure(figure, path)
+    ax.set_xlabel("key")
+    ax.set_ylabel("within-cluster variance ratio (no unit)")
+    ax.set_title(f"Variance ratio per key, eval frames; {clip_note(clipped, cap)}", fontsize=9)
+    figure.legend(*ax.get_legend_handles_labels(), fontsize="x-small", loc="outside right")
+    return figure
 
 
 def _bar_entries(result: dict[str, Any]) -> dict[str, Any]:

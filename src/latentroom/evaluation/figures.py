@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from latentroom.evaluation.evaluate import FigureClip
-from latentroom.evaluation.metrics import N_MELS, mel_n_fft
+from latentroom.evaluation.metrics import mel_n_fft
 from latentroom.evaluation.spectral import amplitude_spectrogram, mel_filterbank
-from latentroom.fileio import atomic_path
+from latentroom.plots import save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DYNAMIC_RANGE_DB = 80.0  # colours span the loudest original cell down by this much
 
@@ -22,44 +26,48 @@ def mel_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def plot_spectrograms(path: Path, clips: list[FigureClip], *, title: str) -> Path:
-    """Write one PNG: a row per clip, columns original / codec / baseline (when scored).
+    """Write ``spectrogram_figure(clips, title=title)`` to ``path`` as PNG and return ``path``."""
+    return save_figure(spectrogram_figure(clips, title=title), path)
+
+
+def spectrogram_figure(clips: list[FigureClip], *, title: str) -> Figure:
+    """A row per clip, columns original / codec / baseline (when scored), a colour bar per row.
 
     Each row shares one colour scale set by its original, so the columns compare directly.
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from latentroom.spectrogram_plots import LEVEL_LABEL, draw_mel
 
     n_cols = 3 if any(c.baseline is not None for c in clips) else 2
-    fig, axes = plt.subplots(
-        len(clips), n_cols, figsize=(4 * n_cols, 1.8 * len(clips) + 0.6), squeeze=False
-    )
+    figure = Figure(figsize=(4 * n_cols + 1, 2.2 * len(clips) + 0.8), layout="constrained")
+    axes = figure.subplots(len(clips), n_cols, squeeze=False)
     for row, clip in zip(axes, clips, strict=True):
         original = mel_db(clip.original, clip.sample_rate)
         vmax = float(original.max())
         panels = [("original", clip.original), ("codec", clip.decoded), ("baseline", clip.baseline)]
-        for ax, (label, audio) in zip(row, panels[:n_cols], strict=True):
+        images = []
+        for column, (ax, (label, audio)) in enumerate(zip(row, panels[:n_cols], strict=True)):
             if audio is None:
                 ax.set_axis_off()
                 continue
-            extent = (0.0, audio.size / clip.sample_rate, 0, N_MELS)
-            ax.imshow(
-                mel_db(audio, clip.sample_rate),
-                origin="lower",
-                aspect="auto",
-                extent=extent,
-                vmin=vmax - DYNAMIC_RANGE_DB,
-                vmax=vmax,
-                cmap="magma",
+            duration = audio.size / clip.sample_rate
+            levels = mel_db(audio, clip.sample_rate)
+            images.append(
+                draw_mel(
+                    ax, levels, duration, clip.sample_rate, vmin=vmax - DYNAMIC_RANGE_DB, vmax=vmax
+                )
             )
             ax.set_title(f"{Path(clip.name).name}: {label}", fontsize=8)
-            ax.set_xticks([0.0, audio.size / clip.sample_rate])
-            ax.set_yticks([])
-            ax.tick_params(labelsize=6)
-    fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.94, hspace=0.5, wspace=0.05)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    return path
+            ax.set_xlabel("time (s)", fontsize=7)
+            ax.tick_params(labelsize=7)
+            if column:
+                ax.set_ylabel("")
+                ax.tick_params(labelleft=False)
+            else:
+                ax.yaxis.label.set_fontsize(7)
+        cbar = figure.colorbar(images[0], ax=list(row), fraction=0.03, pad=0.01)
+        cbar.set_label("dB", fontsize=7)
+        cbar.ax.tick_params(labelsize=7)
+    figure.suptitle(f"{title}\ncolour: {LEVEL_LABEL}", fontsize=10)
+    return figure

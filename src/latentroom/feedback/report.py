@@ -77,7 +77,7 @@ def _plot_sheet(run_dir: Path, manifest: dict[str, Any]) -> None:
     """Load the shown passes one at a time; keep only their mel levels."""
     from latentroom.audio.io import load_audio
     from latentroom.evaluation.figures import mel_db
-    from latentroom.plots import plot_loop_spectrograms
+    from latentroom.spectrogram_plots import plot_loop_spectrograms
 
     rows = []
     for index in sheet_passes(len(manifest["passes"]) - 1):
@@ -85,7 +85,14 @@ def _plot_sheet(run_dir: Path, manifest: dict[str, Any]) -> None:
         levels = mel_db(audio.samples.mean(axis=0), audio.sample_rate)
         rows.append((_pass_label(manifest["passes"][index]), levels, audio.duration))
     pulses = np.asarray(manifest["input"]["pulse_times"], dtype=float)
-    plot_loop_spectrograms(rows, pulses, run_dir / "spectrograms.png")
+    seed = manifest["input"]["kind"] == "koenig_seed"
+    plot_loop_spectrograms(
+        rows,
+        pulses,
+        run_dir / "spectrograms.png",
+        sample_rate=audio.sample_rate,
+        pulse_label="the seed's pulses" if seed else "onsets detected in the input",
+    )
 
 
 def _pass_label(record: dict[str, Any]) -> str:
