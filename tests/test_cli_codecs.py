@@ -69,7 +69,7 @@ def test_missing_extra_is_named(
 ) -> None:
     monkeypatch.setitem(sys.modules, "diffusers", None)
     rows = rows_by_name(run_cli)
-    assert rows["acestep-vae"]["weights"] == "needs pip install 'latentroom[acestep]'"
+    assert rows["acestep-vae"]["weights"] == "needs pip install 'latentroom[vae]'"
 
 
 def test_codecs_without_published_facts_are_built(

@@ -9,6 +9,7 @@ tiles (ACE-Step's own sizes: 30 s encode tiles with 2 s overlap, 512-frame decod
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from latentroom.codecs.hf_models import HubCodec, fit_length, pad_to_hop
@@ -70,24 +71,60 @@ class AceStepVae(HubCodec):
         self.channels = int(config.audio_channels)
         self.hop_length = int(model.hop_length)
         self.latent_dim = int(config.decoder_input_channels)
-        model.use_tiling = True
-        model.tile_sample_min_length = encode_tile_frames * self.hop_length
-        model.tile_sample_overlap = encode_overlap_frames * self.hop_length
-        model.tile_latent_min_length = decode_tile_frames
-        model.tile_latent_overlap = decode_overlap_frames
+        self.encode_tiles = (encode_tile_frames, encode_overlap_frames)
+        self.decode_tiles = (decode_tile_frames, decode_overlap_frames)
 
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
+        from diffusers.models.autoencoders.autoencoder_oobleck import (
+            OobleckDiagonalGaussianDistribution,
+        )
+
         x = pad_to_hop(x.to(self.device), self.hop_length)
-        posterior = self.model.encode(x).latent_dist
+        h = tiled(self.model.encoder, x, *self.encode_tiles, unit=self.hop_length)
+        posterior = OobleckDiagonalGaussianDistribution(h)
         if sample:
             return posterior.sample(generator=generator)
         return posterior.mean
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        y = self.model.decode(z.to(self.device)).sample
+        y = tiled(self.model.decoder, z.to(self.device), *self.decode_tiles, unit=1)
         return fit_length(y, z.shape[-1] * self.hop_length)
+
+
+def tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    tile: int,
+    overlap: int,
+    *,
+    unit: int,
+) -> torch.Tensor:
+    """``fn`` over overlapping windows of the last axis of ``x``, each cut back to its core.
+
+    ``x`` [shape=(B, C, n * unit)] holds ``n`` units (frames) of ``unit`` samples. Up to ``tile``
+    units go through ``fn`` whole; longer inputs go in cores of ``tile - 2 * overlap`` units, each
+    with ``overlap`` units of context either side, and ``fn``'s output is cut back to the core in
+    proportion. This is diffusers' ``AutoencoderOobleck`` tiling (0.38+); it lives here so that
+    diffusers 0.37, which has none, computes the same thing.
+    """
+    import torch
+
+    n = x.shape[-1] // unit
+    if n <= tile:
+        return fn(x)
+    stride = tile - 2 * overlap
+    cores = []
+    for core_start in range(0, n, stride):
+        core_end = min(core_start + stride, n)
+        start, end = max(0, core_start - overlap), min(n, core_end + overlap)
+        y = fn(x[..., start * unit : end * unit])
+        per_unit = y.shape[-1] / (end - start)
+        cores.append(
+            y[..., round((core_start - start) * per_unit) : round((core_end - start) * per_unit)]
+        )
+    return torch.cat(cores, dim=-1)
 
 
 def _check_tiles(which: str, tile_frames: int, overlap_frames: int) -> None:
@@ -124,7 +161,7 @@ def make_acestep_vae(
     encode_tile_frames, encode_overlap_frames, decode_tile_frames, decode_overlap_frames : int
         Tiling (see ``AceStepVae``); the defaults are ACE-Step's.
     """
-    diffusers = require("diffusers", "acestep")
+    diffusers = require("diffusers", "vae")
     model_class = diffusers.AutoencoderOobleck
     allowed = set(inspect.signature(model_class.__init__).parameters) - {"self"}
     values = merge_config(

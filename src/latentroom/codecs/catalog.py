@@ -40,7 +40,7 @@ PUBLISHED: dict[str, PublishedCodec] = {
 }
 
 #: The package each pip extra stands for (enough to tell whether the extra is installed).
-EXTRA_PACKAGES = {"transformers": "transformers", "acestep": "diffusers"}
+EXTRA_PACKAGES = {"transformers": "transformers", "vae": "diffusers"}
 
 
 def codec_rows(*, params: bool = False) -> list[dict[str, Any]]:

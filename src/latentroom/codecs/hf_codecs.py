@@ -13,11 +13,11 @@ Every backend decodes ``T`` frames to exactly ``T * hop`` samples.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from latentroom.codecs.compat import config_errors, config_fields
 from latentroom.codecs.hf_models import (
     DacCodec,
     EncodecCodec,
@@ -90,19 +90,20 @@ def load_model(
     ``config_overrides`` (random init only) shrink the published config for fast tests.
     """
     transformers = require("transformers", "transformers")
-    from huggingface_hub.errors import StrictDataclassError
 
     model_class = getattr(transformers, spec.model_class)
     config_class = getattr(transformers, spec.config_class)
-    fields = [f.name for f in dataclasses.fields(config_class)]
-    values = merge_config(spec.published, config_overrides, random_init=random_init, allowed=fields)
+    allowed = config_fields(config_class)
+    values = merge_config(
+        spec.published, config_overrides, random_init=random_init, allowed=allowed
+    )
     if not random_init:
         return load_pretrained(
             model_class.from_pretrained, spec.repo_id, codec=spec.name, device=device
         )
     try:
         config = config_class(**values)
-    except (TypeError, ValueError, StrictDataclassError) as err:
+    except config_errors() as err:
         raise ConfigError(f"config_overrides for {spec.name} are invalid: {err}") from err
     return build_random(lambda: model_class(config), seed=seed, device=device)
 

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any, Literal
 
 from latentroom.codecs.base import Codec
+from latentroom.codecs.compat import mimi_decode, mimi_encode
 from latentroom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class MimiCodec(HubCodec):
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
-        z = self.model.encoder(x.to(self.device)).latents
+        z = mimi_encode(self.model, x.to(self.device))
         quantizer = self.model.quantizer
         if self.latent == "projected":
             semantic = _project(quantizer.semantic_residual_vector_quantizer, z)
@@ -92,7 +93,7 @@ class MimiCodec(HubCodec):
         return z
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        y = self.model.decoder(z.to(self.device)).audio_values
+        y = mimi_decode(self.model, z.to(self.device))
         return fit_length(y, z.shape[-1] * self.hop_length)
 
 

@@ -128,10 +128,12 @@ def load_pretrained(
     """
     import torch
 
+    from latentroom.codecs.compat import hub_cache
+
     kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder else {}
     local = weights_cached(repo_id, subfolder)
     try:
-        model = loader(repo_id, local_files_only=local, **kwargs)
+        model = loader(repo_id, local_files_only=local, cache_dir=hub_cache(), **kwargs)
     except (OSError, ValueError) as err:
         logger.debug("loading %s failed: %s", repo_id, err)
         raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder)) from None

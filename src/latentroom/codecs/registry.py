@@ -164,7 +164,7 @@ _BUILTINS = [
         "acestep-vae",
         "latentroom.codecs.acestep_vae:make_acestep_vae",
         "ACE-Step 1.5 VAE (AutoencoderOobleck), 48 kHz stereo, 64-d at 25 Hz",
-        "acestep",
+        "vae",
     ),
     (
         "rave:",
