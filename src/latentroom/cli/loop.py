@@ -35,6 +35,13 @@ def loop(
     model: Annotated[
         str | None, typer.Option(help="ACE-Step model / checkpoint (acestep backends).")
     ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="ACE-Step 1.5 checkpoints folder (acestep; default "
+            "$LATENTROOM_ACESTEP_CHECKPOINTS or ./checkpoints)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Master seed; pass i gets child i.")] = 0,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the unfinished run in this directory.")
@@ -54,7 +61,7 @@ def loop(
     from latentroom.progress import progress_bar
 
     if resume is not None:
-        given = [input_file, output, backend, schedule, passes, set_values, model]
+        given = [input_file, output, backend, schedule, passes, set_values, model, checkpoints]
         if any(value is not None for value in given):
             raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
         run = engine.open_run(resume)
@@ -65,7 +72,8 @@ def loop(
         if output is None:
             raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
         plan = load_schedule(schedule, passes=passes, assignments=set_values)
-        options = {} if model is None else {"model": model}
+        given_options = {"model": model, "checkpoints": checkpoints and str(checkpoints.resolve())}
+        options = {key: value for key, value in given_options.items() if value is not None}
         settings = engine.LoopSettings(plan, backend or DEFAULT_BACKEND, options, seed)
         source = engine.seed_input() if input_file is None else engine.file_input(input_file)
         built = get_backend(settings.backend, **options)
