@@ -169,6 +169,7 @@ def checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.setenv(CHECKPOINTS_ENV, str(folder))
     monkeypatch.delenv(ACESTEP_ENV, raising=False)
+    monkeypatch.delenv("ACESTEP_PROJECT_ROOT", raising=False)
     return folder
 
 
@@ -209,6 +210,7 @@ def test_cover_task_mapping(fake_acestep: Any, checkpoints: Path) -> None:
     init = ("initialize_service", str(checkpoints.parent), "acestep-v15-base", "auto")
     assert [(*init, str(checkpoints))] == fake_acestep.CALLS
     assert ACESTEP_ENV not in os.environ  # restored afterwards
+    assert "ACESTEP_PROJECT_ROOT" not in os.environ
     audio = seed_input({"seconds": 1.0}).audio
     out = backend.process(audio, {"strength": 0.45, "prompt": "hiss", "steps": 32}, seed=123)
     _, llm, params, config, torch_seed, source, rate = fake_acestep.CALLS[-1]
@@ -383,6 +385,7 @@ def test_pinned_checkpoints(
 
     downloader = SimpleNamespace(get_checkpoints_dir=get_checkpoints_dir)
     monkeypatch.setenv(ACESTEP_ENV, "users-own")
+    monkeypatch.delenv("ACESTEP_PROJECT_ROOT", raising=False)
     folder = tmp_path / name
     if expected == "rename":
         with (
@@ -394,7 +397,9 @@ def test_pinned_checkpoints(
         with pinned_checkpoints(folder, downloader) as root:
             assert root == str(tmp_path)
             assert os.environ[ACESTEP_ENV] == str(folder)
+            assert os.environ["ACESTEP_PROJECT_ROOT"] == str(tmp_path)
     assert os.environ[ACESTEP_ENV] == "users-own"
+    assert "ACESTEP_PROJECT_ROOT" not in os.environ
 
 
 @pytest.mark.parametrize("model", ["../x", "/abs/acestep-v15-base", "", ".."])

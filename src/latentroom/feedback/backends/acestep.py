@@ -165,8 +165,8 @@ def make_acestep(
     check_version(importlib.import_module("acestep"), api)
     folder = resolve_checkpoints(checkpoints)
     check_checkpoints(folder, model)
-    handler = handler_module.AceStepHandler()
     with pinned_checkpoints(folder, importlib.import_module("acestep.model_downloader")) as root:
+        handler = handler_module.AceStepHandler()
         status, ok = handler.initialize_service(project_root=root, config_path=model, device=device)
     if not ok:
         first = str(status).strip().splitlines()[0] if str(status).strip() else "no message"

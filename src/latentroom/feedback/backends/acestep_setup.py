@@ -27,6 +27,7 @@ UPDATE = "update the checkout (git pull) and reinstall it (pip install -e ./ACE-
 #: latentroom's own variable; ACE-Step's ``ACESTEP_CHECKPOINTS_DIR`` is the fallback after it.
 CHECKPOINTS_ENV = "LATENTROOM_ACESTEP_CHECKPOINTS"
 ACESTEP_ENV = "ACESTEP_CHECKPOINTS_DIR"  # read by ACE-Step itself since 051a4dd (2026-04-07)
+PROJECT_ENV = "ACESTEP_PROJECT_ROOT"  # where newer ACE-Step keeps .cache/acestep/ (else the cwd)
 #: Folders ACE-Step downloads unless they hold weights, whatever the model (even without the LM).
 REQUIRED = ("acestep-v15-turbo", "vae", "Qwen3-Embedding-0.6B", "acestep-5Hz-lm-1.7B")
 WEIGHT_FILES = (
@@ -126,19 +127,22 @@ def _has_weights(folder: Path) -> bool:
 
 @contextlib.contextmanager
 def pinned_checkpoints(folder: Path, downloader: Any) -> Iterator[str]:
-    """The ``project_root`` that makes ACE-Step read exactly ``folder``.
+    """The ``project_root`` that makes ACE-Step read exactly ``folder``; build the handler inside.
 
     ACE-Step reads ``<project_root>/checkpoints``; since 051a4dd (2026-04-07) it reads
     ``$ACESTEP_CHECKPOINTS_DIR`` first when set, so that variable is set to ``folder`` for the
-    duration (and restored), which also lets such versions read a folder of any name.
+    duration, which also lets such versions read a folder of any name. ``$ACESTEP_PROJECT_ROOT``
+    is set to ``folder``'s parent too: newer versions otherwise keep their cache
+    (``.cache/acestep/``) in the working directory. Both are restored afterwards.
 
     Raises
     ------
     ConfigError
         ``folder`` is not named ``checkpoints`` and this ACE-Step cannot read another name.
     """
-    saved = os.environ.get(ACESTEP_ENV)
-    os.environ[ACESTEP_ENV] = str(folder)
+    pinned = {ACESTEP_ENV: str(folder), PROJECT_ENV: str(folder.parent)}
+    saved = {name: os.environ.get(name) for name in pinned}
+    os.environ.update(pinned)
     try:
         honours_env = Path(downloader.get_checkpoints_dir()).resolve() == folder
         if folder.name != "checkpoints" and not honours_env:
@@ -148,7 +152,8 @@ def pinned_checkpoints(folder: Path, downloader: Any) -> Iterator[str]:
             )
         yield str(folder.parent)
     finally:
-        if saved is None:
-            del os.environ[ACESTEP_ENV]
-        else:
-            os.environ[ACESTEP_ENV] = saved
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
