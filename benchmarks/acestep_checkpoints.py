@@ -11,15 +11,19 @@ folder this writes is what ACE-Step's ``initialize_service`` reads from ``<root>
 - ``acestep-5Hz-lm-1.7B``: a stub weight file (ACE-Step demands the folder even without its LM).
 
 DiT folders not in ``models`` but demanded by ACE-Step (the turbo one) get a stub weight file too.
-Used by ``tests/test_feedback_acestep_real.py`` (``size="tiny"``, CPU) and
+``torchaudio_stub`` stands in for a torchaudio that cannot load beside torch (torch 2.13 CPU):
+ACE-Step imports it at module level for code the cover path never reaches with 48 kHz input.
+Used by ``tests/test_feedback_acestep_real.py`` (``tiny=True``, CPU) and
 ``benchmarks/acestep_gpu.py`` (full size). Needs ACE-Step 1.5 >= c019bee importable (it has
 ``acestep/models/``), transformers 4.51-4.57 and diffusers.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import re
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -124,6 +128,18 @@ def build_checkpoints(
         if not (root / name).exists():
             _write_stub(root / name)
     return counts
+
+
+def torchaudio_stub() -> types.ModuleType:
+    """A ``torchaudio`` whose every attribute is missing (for ACE-Step's module-level import)."""
+    stub = types.ModuleType("torchaudio")
+    stub.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)  # find_spec reads it
+
+    def missing(name: str) -> Any:
+        raise AttributeError(f"torchaudio stub: {name} is not available")
+
+    stub.__getattr__ = missing  # type: ignore[method-assign]
+    return stub
 
 
 def _build_dit(folder: Path, name: str, *, tiny: bool, dtype: Any) -> int:

@@ -14,7 +14,7 @@ it was not built for, e.g. torch 2.13 CPU), a stub stands in for it inside these
 
 from __future__ import annotations
 
-import importlib.machinery
+import functools
 import importlib.util
 import inspect
 import json
@@ -35,15 +35,14 @@ BUILDER = Path(__file__).resolve().parents[1] / "benchmarks" / "acestep_checkpoi
 pytestmark = pytest.mark.slow
 
 
-def _torchaudio_stub() -> types.ModuleType:
-    stub = types.ModuleType("torchaudio")
-    stub.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)  # find_spec reads it
-
-    def missing(name: str) -> Any:
-        raise AttributeError(f"torchaudio stub (tests only): {name} is not available")
-
-    stub.__getattr__ = missing  # type: ignore[method-assign]
-    return stub
+@functools.cache
+def builder() -> types.ModuleType:
+    """``benchmarks/acestep_checkpoints.py``, which the GPU benchmark shares."""
+    spec = importlib.util.spec_from_file_location("acestep_checkpoints", BUILDER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +54,7 @@ def acestep_source() -> Iterator[tuple[Any, bool]]:
         try:
             import torchaudio  # noqa: F401
         except (ImportError, OSError):
-            patch.setitem(sys.modules, "torchaudio", _torchaudio_stub())
+            patch.setitem(sys.modules, "torchaudio", builder().torchaudio_stub())
         try:
             import acestep
             import acestep.handler
@@ -102,11 +101,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def build_checkpoints(folder: Path, *models: str) -> Path:
     """Tiny random-init checkpoints from ACE-Step's own classes (benchmarks/ builder)."""
-    spec = importlib.util.spec_from_file_location("acestep_checkpoints", BUILDER)
-    assert spec is not None and spec.loader is not None
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    builder.build_checkpoints(folder, models=models, tiny=True)
+    builder().build_checkpoints(folder, models=models, tiny=True)
     return folder
 
 
