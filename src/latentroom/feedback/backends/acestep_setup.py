@@ -26,7 +26,7 @@ SUPPORTED = "upstream ace-step/ACE-Step-1.5 >= a993293 (2026-02-17)"
 UPDATE = "update the checkout (git pull) and reinstall it (pip install -e ./ACE-Step-1.5)"
 #: latentroom's own variable; ACE-Step's ``ACESTEP_CHECKPOINTS_DIR`` is the fallback after it.
 CHECKPOINTS_ENV = "LATENTROOM_ACESTEP_CHECKPOINTS"
-ACESTEP_ENV = "ACESTEP_CHECKPOINTS_DIR"  # read by ACE-Step itself since 051a4dd (2026-04-07)
+ACESTEP_ENV = "ACESTEP_CHECKPOINTS_DIR"  # read by ACE-Step itself since a8b62a3 (2026-04-07)
 PROJECT_ENV = "ACESTEP_PROJECT_ROOT"  # where newer ACE-Step keeps .cache/acestep/ (else the cwd)
 #: Folders ACE-Step downloads unless they hold weights, whatever the model (even without the LM).
 REQUIRED = ("acestep-v15-turbo", "vae", "Qwen3-Embedding-0.6B", "acestep-5Hz-lm-1.7B")
@@ -129,7 +129,7 @@ def _has_weights(folder: Path) -> bool:
 def pinned_checkpoints(folder: Path, downloader: Any) -> Iterator[str]:
     """The ``project_root`` that makes ACE-Step read exactly ``folder``; build the handler inside.
 
-    ACE-Step reads ``<project_root>/checkpoints``; since 051a4dd (2026-04-07) it reads
+    ACE-Step reads ``<project_root>/checkpoints``; since a8b62a3 (2026-04-07) it reads
     ``$ACESTEP_CHECKPOINTS_DIR`` first when set, so that variable is set to ``folder`` for the
     duration, which also lets such versions read a folder of any name. ``$ACESTEP_PROJECT_ROOT``
     is set to ``folder``'s parent too: newer versions otherwise keep their cache
@@ -148,7 +148,7 @@ def pinned_checkpoints(folder: Path, downloader: Any) -> Iterator[str]:
         if folder.name != "checkpoints" and not honours_env:
             raise ConfigError(
                 f"this ACE-Step reads checkpoints only from <project_root>/checkpoints; "
-                f"rename {folder} to 'checkpoints' or update ACE-Step (>= 051a4dd, 2026-04-07)"
+                f"rename {folder} to 'checkpoints' or update ACE-Step (>= a8b62a3, 2026-04-07)"
             )
         yield str(folder.parent)
     finally:
