@@ -37,6 +37,13 @@ def loop(
     model: Annotated[
         str | None, typer.Option(help="ACE-Step model / checkpoint (acestep backends).")
     ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="ACE-Step 1.5 checkpoints folder (acestep; default "
+            "$LATENTROOM_ACESTEP_CHECKPOINTS or ./checkpoints)."
+        ),
+    ] = None,
     level: Annotated[
         str | None,
         typer.Option(help=LOOP_HELP),
@@ -60,7 +67,8 @@ def loop(
     from latentroom.progress import progress_bar
 
     if resume is not None:
-        given = [input_file, output, backend, schedule, passes, set_values, model, level]
+        given = [input_file, output, backend, schedule, passes, set_values, model, checkpoints]
+        given.append(level)
         if any(value is not None for value in given):
             raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
         run = engine.open_run(resume)
@@ -71,7 +79,8 @@ def loop(
         if output is None:
             raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
         plan = load_schedule(schedule, passes=passes, assignments=set_values)
-        options = {} if model is None else {"model": model}
+        given_options = {"model": model, "checkpoints": checkpoints and str(checkpoints.resolve())}
+        options = {key: value for key, value in given_options.items() if value is not None}
         settings = engine.LoopSettings(
             plan, backend or DEFAULT_BACKEND, options, seed, level or "keep"
         )

@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
 from latentroom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -109,6 +111,13 @@ def get_backend(name: str, **options: Any) -> Backend:
     module_name, _, attr = factory_path.partition(":")
     factory: Callable[..., Backend] = getattr(importlib.import_module(module_name), attr)
     return factory(arg, **options) if arg is not None else factory(**options)
+
+
+def fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
+    """Cut or zero-pad ``samples`` [shape=(C, N)] to ``n_samples`` columns."""
+    if samples.shape[1] >= n_samples:
+        return samples[:, :n_samples]
+    return np.pad(samples, ((0, 0), (0, n_samples - samples.shape[1])))
 
 
 def reject_options(backend: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from latentroom.feedback.backends.base import Backend, Params, reject_options
+from latentroom.feedback.backends.base import Backend, Params, fit_length, reject_options
 from latentroom.feedback.metrics import latent_scale
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class RoomBackend(Backend):
             trajectory.with_data(mixed.astype(np.float32)), generator=generator
         )
         n_samples = round(audio.n_samples * self.codec.sample_rate / audio.sample_rate)
-        return decoded.with_samples(_fit_length(decoded.samples, n_samples))
+        return decoded.with_samples(fit_length(decoded.samples, n_samples))
 
     def describe(self) -> dict[str, Any]:
         assert self.codec is not None
@@ -75,10 +75,3 @@ def make_room(codec_name: str, **options: Any) -> RoomBackend:
     from latentroom.codecs.registry import get_codec
 
     return RoomBackend(get_codec(codec_name))
-
-
-def _fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
-    """Cut or zero-pad ``samples`` [shape=(C, N)] to ``n_samples`` columns."""
-    if samples.shape[1] >= n_samples:
-        return samples[:, :n_samples]
-    return np.pad(samples, ((0, 0), (0, n_samples - samples.shape[1])))
