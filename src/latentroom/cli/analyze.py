@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import DeviceOpt, placed
+
 analyze_app = typer.Typer(
     help="Measure how predictable latent trajectories are.", no_args_is_help=True
 )
@@ -95,6 +97,7 @@ def predict(
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Phase 1: information gain of probabilistic predictors of Δx at several horizons.
 
@@ -104,6 +107,7 @@ def predict(
     from latentroom.analysis.runner import analyze_predict
     from latentroom.progress import progress_bar
 
+    where = placed(device)["device"]
     names = tuple(p.strip() for p in predictors.split(",") if p.strip())
     config = PredictConfig(
         context=context, horizons=_ints(horizons), predictors=names, rollout_steps=rollout_steps,
@@ -113,8 +117,9 @@ def predict(
     n_steps = 3 + len([n for n in names if not n.startswith("marginal")])
     with progress_bar(n_steps, "phase 1", enabled=not quiet) as advance:
         result = analyze_predict(
-            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
-        )
+            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance,
+            device=where,
+        )  # fmt: skip
     k = str(config.horizons[0])
     for name, by_k in result["phase1"].items():
         typer.echo(f"{name}: IG at k={k} {by_k[k]['ig_nats_per_frame']:.4f} nats/frame")
@@ -157,6 +162,7 @@ def compare(
     seed: SeedOpt = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
     quiet: QuietOpt = False,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Phase 2: encode the same audio with several codecs and compare their predictability.
 
@@ -167,6 +173,8 @@ def compare(
     from latentroom.analysis.compare import CompareConfig, compare_codecs
     from latentroom.analysis.compare_report import check_compare_outputs
     from latentroom.progress import progress_bar
+
+    where = placed(device)["device"]
 
     def names(text: str) -> tuple[str, ...]:
         return tuple(v.strip() for v in text.split(",") if v.strip())
@@ -181,7 +189,7 @@ def compare(
     )  # fmt: skip
     check_compare_outputs(output, force=force)
     with progress_bar(2 * len(config.codecs), "compare", enabled=not quiet) as advance:
-        result = compare_codecs(audio_dir, output, config, progress=advance)
+        result = compare_codecs(audio_dir, output, config, progress=advance, device=where)
     for label, row in result["codecs"].items():
         entry = row["variants"]["aligned"]["phase1"]
         best = max(v[str(config.horizons[0])]["ig_nats_per_frame"] for v in entry.values())

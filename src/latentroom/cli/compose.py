@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
+
 compose_app = typer.Typer(
     help="Compose in latent space (after UnRAVEl): stats, synth, patterns, tempo, specs.",
     no_args_is_help=True,
@@ -133,6 +135,8 @@ def render(
     seed: Annotated[int | None, typer.Option(help="Master seed (overrides the spec).")] = None,
     force: _Force = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Render a composition spec to latents, a Pd latent WAV, audio, a heatmap, resolved spec."""
     from latentroom.compose.output import render_spec
@@ -140,8 +144,9 @@ def render(
     from latentroom.compose.spec import load_spec
     from latentroom.progress import progress_bar
 
+    where = placed(device, dtype)
     with progress_bar(n_steps(load_spec(spec)), "compose", enabled=not quiet) as advance:
-        written = render_spec(spec, output, force=force, seed=seed, progress=advance)
+        written = render_spec(spec, output, force=force, seed=seed, progress=advance, **where)
     for role, path in written.items():
         typer.echo(f"{role}: {path}")
 

@@ -159,7 +159,7 @@ def write_weights(
     from safetensors.torch import save_file
 
     tensors_path, json_path = weight_paths(path)
-    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(tensors_path) as tmp:
         save_file(tensors, str(tmp))
     meta = {"format_version": FORMAT_VERSION, "model": config.to_dict(), "training": info or {}}

@@ -22,6 +22,8 @@ def render_spec(
     force: bool = False,
     seed: int | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> dict[str, Path]:
     """Render the spec file into ``out_dir``; return the written files by role.
 
@@ -37,6 +39,8 @@ def render_spec(
         Master seed overriding the spec's.
     progress : callable or None
         Advance callback (``n_steps(spec)`` units in all).
+    device, dtype : str
+        Where the spec's codec runs and in which precision (see ``latentroom.devices``).
 
     Returns
     -------
@@ -46,7 +50,7 @@ def render_spec(
     """
     spec = load_spec(spec_path)
     check_outputs(list(output_paths(out_dir, spec).values()), force=force)
-    composition = compose(spec, seed=seed, progress=progress)
+    composition = compose(spec, seed=seed, progress=progress, device=device, dtype=dtype)
     return write_composition(composition, out_dir)
 
 
