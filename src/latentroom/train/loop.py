@@ -162,7 +162,7 @@ def _run_steps(run: _Run, step: int, progress: Progress | None) -> tuple[int, fl
     last = val_loss = float("nan")
     try:
         while step < config.steps:
-            row = _train_step(run.model, run.optimizer, run.loss_fn, run.data, config, step)
+            row = train_step(run.model, run.optimizer, run.loss_fn, run.data, config, step)
             step += 1
             last = row["loss"]
             if step % config.checkpoint_every == 0 or step == config.steps:
@@ -236,7 +236,7 @@ def step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Ge
     return numpy_rng, torch.Generator().manual_seed(torch_seed)
 
 
-def _train_step(
+def train_step(
     model: BuiltinVAE,
     optimizer: torch.optim.Optimizer,
     loss_fn: ReconstructionLoss,
