@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from results_io import RESULTS, emit
 
 
 def build_corpus(path: Path, n_frames: int, dim: int, item_frames: int, seed: int = 0) -> Path:
@@ -195,13 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         for phase in (int(p) for p in args.phases.split(",")):
             rows.append(spawn(phase, corpus, n_frames, args.dim, args.device))
             print(json.dumps(rows[-1]), file=sys.stderr)
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    text = report(args, rows)
-    print(text)
-    if args.markdown:
-        with RESULTS.open("a") as handle:
-            handle.write("\n" + text)
+    emit(report(args, rows), rows, json_path=args.json, markdown=args.markdown)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from results_io import RESULTS, emit
+
 DEFAULT_CODECS = "builtin,mimi,encodec-24k,encodec-48k,dac-16k,dac-24k,dac-44k,acestep-vae"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 WARMUP_SECONDS = 2.0
 
 
@@ -317,13 +318,7 @@ def main(argv: list[str] | None = None) -> None:
             for threads in args.threads:
                 rows.append(spawn(args, codec, threads, dtype))
                 print(json.dumps(rows[-1]), file=sys.stderr)
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    section = report(args, rows)
-    print(section)
-    if args.markdown:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + section)
+    emit(report(args, rows), rows, json_path=args.json, markdown=args.markdown)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from results_io import RESULTS, emit
 
 
 def write_clips(folder: Path, sample_rate: int, seconds: float = 10.0, n_clips: int = 3) -> Path:
@@ -140,13 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                 first = (str(err).strip().splitlines() or [""])[0]
                 rows.append({"device": device, "note": f"{type(err).__name__}: {first}"})
             print(json.dumps(rows[-1]), file=sys.stderr)
-    if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    section = report(args, rows)
-    print(section)
-    if args.markdown:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + section)
+    emit(report(args, rows), rows, json_path=args.json, markdown=args.markdown)
 
 
 if __name__ == "__main__":
