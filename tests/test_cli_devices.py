@@ -90,11 +90,13 @@ def _commands(inputs: dict[str, Path], out: Path) -> dict[str, list[Any]]:
         ],
         "eval": ["codec", "eval", "--codec", "builtin", "--data", root, "-o", out, "--quiet"],
         "render": ["compose", "render", inputs["spec"], "-o", out, "--quiet"],
+        "stats": ["compose", "stats", root / "in.wav", "-o", out / "s.json", "--codec", "builtin"],
         "export": ["export", "nn-tilde", "-o", out / "m.ts"],
     }
 
 
-NAMES = ["encode", "decode", "loop", "train", "predict", "compare", "eval", "render", "export"]
+NAMES = ["encode", "decode", "loop", "train", "predict", "compare", "eval", "render", "stats"]
+NAMES += ["export"]
 
 
 @pytest.mark.parametrize("command", NAMES)
@@ -122,7 +124,7 @@ def test_unknown_device_is_refused(run_cli: Run, inputs: dict[str, Path], tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("command", ["encode", "decode", "loop", "render"])
+@pytest.mark.parametrize("command", ["encode", "decode", "loop", "render", "stats"])
 def test_builtin_refuses_bfloat16(
     run_cli: Run, inputs: dict[str, Path], tmp_path: Path, command: str
 ) -> None:
@@ -195,7 +197,7 @@ def test_device_option_reads_the_same_everywhere() -> None:
     helps = set()
     for path in (["encode"], ["decode"], ["loop"], ["train", "codec"], ["analyze", "predict"],
                  ["analyze", "compare"], ["codec", "eval"], ["compose", "render"],
-                 ["export", "nn-tilde"]):  # fmt: skip
+                 ["compose", "stats"], ["export", "nn-tilde"]):  # fmt: skip
         command = root
         for name in path:
             command = command.commands[name]  # type: ignore[attr-defined]

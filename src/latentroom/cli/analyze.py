@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, placed
+from latentroom.cli.options import DeviceOpt, resolved
 
 analyze_app = typer.Typer(
     help="Measure how predictable latent trajectories are.", no_args_is_help=True
@@ -107,7 +107,7 @@ def predict(
     from latentroom.analysis.runner import analyze_predict
     from latentroom.progress import progress_bar
 
-    where = placed(device)["device"]
+    where = resolved(device)
     names = tuple(p.strip() for p in predictors.split(",") if p.strip())
     config = PredictConfig(
         context=context, horizons=_ints(horizons), predictors=names, rollout_steps=rollout_steps,
@@ -174,7 +174,7 @@ def compare(
     from latentroom.analysis.compare_report import check_compare_outputs
     from latentroom.progress import progress_bar
 
-    where = placed(device)["device"]
+    where = resolved(device)
 
     def names(text: str) -> tuple[str, ...]:
         return tuple(v.strip() for v in text.split(",") if v.strip())

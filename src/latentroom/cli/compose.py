@@ -25,6 +25,8 @@ def stats(
     codec: Annotated[str | None, typer.Option(help="Codec that encodes audio inputs.")] = None,
     ar_order: Annotated[int, typer.Option(help="Order p of the AR fit (for synth --ar).")] = 2,
     force: _Force = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Per-dim mean, std, covariance, correlation and robust stats over all input frames."""
     from latentroom.compose.sources import load_inputs
@@ -32,8 +34,9 @@ def stats(
     from latentroom.compose.stats_file import save_stats
     from latentroom.fileio import check_outputs
 
+    where = placed(device, dtype)
     check_outputs([output], force=force)
-    found = load_inputs(inputs, codec_name=codec)
+    found = load_inputs(inputs, codec_name=codec, **where)
     result = compute_stats(found, sources=[str(p) for p in inputs], ar_order=ar_order)
     save_stats(output, result)
     typer.echo(

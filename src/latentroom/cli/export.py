@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, placed
+from latentroom.cli.options import DeviceOpt, resolved
 
 export_app = typer.Typer(help="Export models for other hosts.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def nn_tilde(
     from latentroom.errors import ConfigError
     from latentroom.fileio import check_outputs
 
-    where = placed(device)["device"]
+    where = resolved(device)
     if codec != "builtin":
         raise ConfigError(
             f"cannot export codec {codec!r} to nn~; only 'builtin' can be exported "

@@ -24,6 +24,13 @@ DtypeOpt = Annotated[
 ]
 
 
+def resolved(device: str) -> str:
+    """The resolved ``--device`` alone, for commands whose models run only in float32."""
+    from latentroom.devices import resolve_device
+
+    return resolve_device(device)
+
+
 def placed(device: str, dtype: str | None = None) -> dict[str, Any]:
     """``{"device", "dtype"}`` resolved and checked, to pass to ``get_codec`` and the library.
 

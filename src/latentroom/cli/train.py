@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, placed
+from latentroom.cli.options import DeviceOpt, resolved
 
 train_app = typer.Typer(help="Train latentroom's own models.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def codec(
     from latentroom.train.config import TrainConfig
     from latentroom.train.loop import evaluate_model, output_files, resume_config, train_codec
 
-    where = placed(device)["device"]
+    where = resolved(device)
     overrides = {"steps": steps, "batch_size": batch_size, "segment_seconds": segment_seconds}
     overrides["seed"] = seed
     if resume and config is None:
