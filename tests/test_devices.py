@@ -137,3 +137,26 @@ def test_hub_codec_encodes_in_bfloat16_on_cpu() -> None:
     np.testing.assert_allclose(got.data, expected.data, atol=0.05 * scale)
     decoded = half.decode(got)
     assert decoded.samples.dtype == np.float32 and np.isfinite(decoded.samples).all()
+
+
+@pytest.mark.parametrize(
+    ("backend", "device", "dtype", "options"),
+    [
+        pytest.param("room:builtin", "cuda:1", "float32", {"device": "cuda:1", "dtype": "float32"}),
+        pytest.param("acestep", "cuda:0", "float32", {"device": "cuda"}, id="acestep-spelling"),
+        pytest.param("acestep", "cpu", "float32", {"device": "cpu"}, id="acestep-cpu"),
+        pytest.param("acestep-v1", "cuda:2", "bfloat16", {"device_id": 2, "dtype": "bfloat16"}),
+        pytest.param("acestep-v1", "cpu", "float32", {"dtype": "float32"}, id="v1-cpu"),
+    ],
+)
+def test_loop_backends_get_the_device_their_way(backend, device, dtype, options) -> None:  # type: ignore[no-untyped-def]
+    from latentroom.feedback.backends.base import placement_options
+
+    assert placement_options(backend, device, dtype) == options
+
+
+def test_acestep_backend_refuses_a_dtype() -> None:
+    from latentroom.feedback.backends.base import placement_options
+
+    with pytest.raises(DeviceError, match=r"--dtype bfloat16: the acestep backend picks its own"):
+        placement_options("acestep", "cuda:0", "bfloat16")

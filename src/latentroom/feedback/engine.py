@@ -48,7 +48,7 @@ class LoopSettings:
     backend: str = "room:builtin"  # registry name
     backend_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"model": ...}
     seed: int = 0  # master seed; pass i gets pass_seed(seed, i)
-    device: str = "auto"  # where the backend's model runs (latentroom.devices spelling)
+    device: str = "cpu"  # where the backend's model runs (latentroom.devices spelling)
     dtype: str = "float32"  # its precision, where the backend lets latentroom choose
 
 

@@ -115,12 +115,13 @@ def placement_options(name: str, device: str, dtype: str = "float32") -> dict[st
     """Backend options that put backend ``name`` on a resolved ``device`` in ``dtype``.
 
     Rooms take both (their codec runs there); ACE-Step 1.5 takes the device and picks its own
-    precision; ACE-Step v1 takes a CUDA index and a dtype.
+    precision; ACE-Step v1 takes a dtype and, on CUDA, the GPU index (elsewhere its pipeline
+    picks the device itself).
 
     Raises
     ------
     DeviceError
-        A dtype the backend cannot be asked for, or a device it cannot use.
+        A dtype the backend cannot be asked for.
     """
     from latentroom.errors import DeviceError
 
@@ -136,10 +137,7 @@ def placement_options(name: str, device: str, dtype: str = "float32") -> dict[st
         return {"device": "cuda" if device == "cuda:0" else device}
     if name == "acestep-v1":
         if not device.startswith("cuda"):
-            raise DeviceError(
-                f"--device {device}: the acestep-v1 backend runs on a CUDA GPU only; use "
-                "--device cuda[:N] on a machine with one"
-            )
+            return {"dtype": dtype}
         return {"device_id": int(device.partition(":")[2] or 0), "dtype": dtype}
     return {}
 
