@@ -179,13 +179,30 @@ def test_predict_records_the_device(run_cli: Run, inputs: dict[str, Path], tmp_p
     assert analysis["phase1_info"]["placement"]["device"] == "cpu"
 
 
-def test_render_and_export_accept_the_cpu(
+def test_render_stats_and_export_accept_the_cpu(
     run_cli: Run, inputs: dict[str, Path], tmp_path: Path, tiny_codec_name: str
 ) -> None:
     commands = _commands(inputs, tmp_path / "o")
     assert run_cli(*commands["render"], "--device", "cpu").exit_code == 0
+    assert run_cli(*commands["stats"], "--device", "cpu").exit_code == 0
     assert run_cli(*commands["export"], "--device", "cpu").exit_code == 0
-    assert (tmp_path / "o" / "m.ts").is_file()
+    assert (tmp_path / "o" / "m.ts").is_file() and (tmp_path / "o" / "s.json").is_file()
+
+
+def test_codec_eval_records_the_device(run_cli: Run, tmp_path: Path, tiny_codec_name: str) -> None:
+    from latentroom.datasets.corpus import SynthCorpusConfig, build_synth_corpus
+
+    config = SynthCorpusConfig(
+        minutes=4 * 0.4 / 60, seed=1, sample_rate=16_000, clip_seconds=0.4, holdout=0.5,
+        families=("koenig",),
+    )  # fmt: skip
+    build_synth_corpus(tmp_path / "corpus", config)
+    out = tmp_path / "report"
+    args = ("codec", "eval", "--codec", "tiny", "--data", tmp_path / "corpus", "-o", out, "-q")
+    result = run_cli(*args, "--random-init", "--max-clips", "1", "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    codec = json.loads((out / "metrics.json").read_text())["codec"]
+    assert (codec["device"], codec["dtype"]) == ("cpu", "float32")
 
 
 def test_device_option_reads_the_same_everywhere() -> None:
