@@ -10,12 +10,15 @@ default keys (mean-vq64, pca8-vq256), lags 1, 2, 4; Phase 1 fits marginal_diag, 
 linear and mdn at horizons 1, 2, 4, 8 with the default training budget.
 
 Targets (issue 7): Phase 0 on 10^6 x 512 in <= 60 s with peak RSS <= 2 GB; Phase 1 (linear + MDN,
-4 horizons) on 10^6 x 512 in <= 10 min; record the growth 10^5 -> 10^6 -> 10^7.
+4 horizons) on 10^6 x 512 in <= 10 min; record the growth 10^5 -> 10^6 -> 10^7. Issue 13: Phase 1
+on 10^7 x 512 on one GPU (``--device cuda``) in <= 120 s. ``--device`` is where the mixture
+density network trains and predicts; the marginals and the ridge run in NumPy on the CPU.
 
 Examples
 --------
     .venv/bin/python benchmarks/analysis_speed.py --frames 100000 --markdown --note "smoke run"
     .venv/bin/python benchmarks/analysis_speed.py --frames 100000,1000000,10000000 --markdown
+    python benchmarks/analysis_speed.py --frames 10000000 --phases 1 --device cuda --markdown
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from results_io import RESULTS, emit
 
 
 def build_corpus(path: Path, n_frames: int, dim: int, item_frames: int, seed: int = 0) -> Path:
@@ -62,8 +65,10 @@ def build_corpus(path: Path, n_frames: int, dim: int, item_frames: int, seed: in
     return path
 
 
-def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
+def run_phase(phase: int, corpus: Path, device: str = "cpu") -> dict[str, Any]:
     """Worker: open the corpus, run one phase with the benchmark settings, time it."""
+    import torch
+
     from latentroom.analysis.data import open_source
 
     source = open_source(corpus)
@@ -78,7 +83,8 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
     else:
         from latentroom.analysis.predict import PredictConfig, run_phase1
 
-        _, info, _ = run_phase1(source, PredictConfig(predictors=("linear", "mdn")))
+        config = PredictConfig(predictors=("linear", "mdn"))
+        _, info, _ = run_phase1(source, config, device=device)
         stages = info["seconds"]
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -88,13 +94,18 @@ def run_phase(phase: int, corpus: Path) -> dict[str, Any]:
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_gpu_mb": (
+            torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
+        ),
+        "device": device,
         "stages": stages,
     }
 
 
-def spawn(phase: int, corpus: Path, n_frames: int, dim: int) -> dict[str, Any]:
+def spawn(phase: int, corpus: Path, n_frames: int, dim: int, device: str) -> dict[str, Any]:
     """Run one worker subprocess and parse the JSON line it prints last."""
     command = [sys.executable, __file__, "--worker", str(phase), "--corpus", str(corpus)]
+    command += ["--device", device]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = done.stdout.strip().splitlines()
     row: dict[str, Any] = {"frames": n_frames, "dim": dim, "phase": phase}
@@ -104,8 +115,8 @@ def spawn(phase: int, corpus: Path, n_frames: int, dim: int) -> dict[str, Any]:
     return {**row, **json.loads(lines[-1])}
 
 
-def machine() -> str:
-    """nproc, CPU model, Python, numpy and torch versions."""
+def machine(device: str = "cpu") -> str:
+    """nproc, CPU model, the GPU for a CUDA device, Python, numpy and torch versions."""
     import numpy
     import torch
 
@@ -114,6 +125,9 @@ def machine() -> str:
     if cpuinfo.exists():
         models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
         cpu = models[0].split(":", 1)[1].strip() if models else cpu
+    if device.startswith("cuda") and torch.cuda.is_available():
+        cpu += f"), GPU {torch.cuda.get_device_name(torch.device(device))} ("
+        cpu += f"--device {device}"
     return (
         f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
         f"numpy {numpy.__version__}, torch {torch.__version__}"
@@ -130,20 +144,23 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
         "Phase 0: mean-vq64 + pca8-vq256, lags 1,2,4, L = 8; Phase 1: marginals + linear + mdn, "
         "horizons 1,2,4,8, rollout 8, default training budget"
     )
-    lines = [title, "", f"- command: `{command}`", f"- machine: {machine()}", f"- {settings}", ""]
+    lines = [title, "", f"- command: `{command}`", f"- machine: {machine(args.device)}"]
+    lines += [f"- {settings}", ""]
     lines += [
-        "| frames | dims | phase | wall (s) | CPU (s) | peak RSS (MiB) | stages (wall) |",
-        "|---|---|---|---|---|---|---|",
+        "| frames | dims | phase | device | wall (s) | CPU (s) | peak RSS (MiB) | peak GPU (MiB) "
+        "| stages (wall) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        head = f"| {row['frames']} | {row['dim']} | {row['phase']} |"
+        head = f"| {row['frames']} | {row['dim']} | {row['phase']} | {args.device} |"
         if "note" in row:
-            lines.append(f"{head} | | | {row['note']} |")
+            lines.append(f"{head} | | | | {row['note']} |")
             continue
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in row.get("stages", {}).items())
+        gpu = "" if row.get("peak_gpu_mb") is None else f"{row['peak_gpu_mb']:.0f}"
         lines.append(
             f"{head} {row['wall_seconds']:.1f} | {row['cpu_seconds']:.1f} | "
-            f"{row['peak_rss_mb']:.0f} | {stages} |"
+            f"{row['peak_rss_mb']:.0f} | {gpu} | {stages} |"
         )
     return "\n".join([*lines, ""])
 
@@ -155,6 +172,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--item-frames", type=int, default=1000, help="frames per item")
     parser.add_argument("--phases", default="0,1", help="which phases to time")
     parser.add_argument("--workdir", type=Path, default=None, help="where corpora are kept")
+    parser.add_argument("--device", default="cpu", help="where the MDN runs: cpu, cuda[:N], mps")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     parser.add_argument("--markdown", action="store_true", help=f"append the table to {RESULTS}")
     parser.add_argument("--note", default="", help="words for the section title (smoke run, ...)")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
@@ -165,7 +184,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker is not None:
-        print(json.dumps(run_phase(args.worker, args.corpus)))
+        print(json.dumps(run_phase(args.worker, args.corpus, args.device)))
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="latentroom-bench-"))
     rows = []
@@ -174,13 +193,9 @@ def main(argv: list[str] | None = None) -> None:
             workdir / f"ar1_{n_frames}x{args.dim}.zarr", n_frames, args.dim, args.item_frames
         )
         for phase in (int(p) for p in args.phases.split(",")):
-            rows.append(spawn(phase, corpus, n_frames, args.dim))
+            rows.append(spawn(phase, corpus, n_frames, args.dim, args.device))
             print(json.dumps(rows[-1]), file=sys.stderr)
-    text = report(args, rows)
-    print(text)
-    if args.markdown:
-        with RESULTS.open("a") as handle:
-            handle.write("\n" + text)
+    emit(report(args, rows), rows, json_path=args.json, markdown=args.markdown)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
-"""Codec speed: encode/decode real-time factors, parameter counts and peak RSS per codec.
+"""Codec speed: encode/decode real-time factors, parameter counts and peak memory per codec.
 
-Each (codec, thread count) runs in its own subprocess so that its peak resident memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that model alone. Full-size models are
-built with ``get_codec(name, random_init=True)`` (no weights needed; speed does not depend on the
-weight values). ``builtin`` is measured only when ``get_codec("builtin")`` loads its shipped
-weights; otherwise the row says why it was skipped.
+Each (codec, dtype, thread count) runs in its own subprocess so that its peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and peak GPU memory
+(``torch.cuda.max_memory_allocated``) belong to that model alone. The hub models are built with
+``get_codec(name, random_init=True)`` (no weights needed; speed does not depend on the weight
+values); ``builtin`` loads its shipped weights (and runs only in float32: a bfloat16 row says so).
 
-Real-time factor (RTF) = wall-clock seconds of compute / seconds of audio (below 1 is faster than
-real time), the median over ``--repeats`` runs after one warm-up run on 2 s of audio.
+``--device`` places every model (``cpu``, ``cuda``, ``cuda:N``, ``mps``); ``--dtypes`` lists the
+precisions to time. Real-time factor (RTF) = wall-clock seconds of compute / seconds of audio
+(below 1 is faster than real time), the median over ``--repeats`` runs after one warm-up run on
+2 s of audio; on CUDA every timed call ends with the latents / audio back in host memory, which
+synchronises the device. "x real time" = 1 / (encode RTF + decode RTF).
 
 ``--long-minutes M`` also writes an M-minute noise file and encodes it through the same code as
 ``latentroom encode`` (streamed, chunked), recording wall time and peak RSS.
@@ -18,6 +21,8 @@ Examples
     .venv/bin/python benchmarks/codec_speed.py --seconds 5 --repeats 1 --codecs encodec-24k \\
         --threads 1 --markdown --note "smoke run"
     .venv/bin/python benchmarks/codec_speed.py --codecs encodec-24k --long-minutes 60 --markdown
+    python benchmarks/codec_speed.py --device cuda --dtypes float32,bfloat16 --threads 1 \
+        --seconds 60 --markdown
 """
 
 from __future__ import annotations
@@ -37,16 +42,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CODECS = "mimi,encodec-24k,dac-44k,acestep-vae,builtin"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from results_io import RESULTS, emit
+
+DEFAULT_CODECS = "builtin,mimi,encodec-24k,encodec-48k,dac-16k,dac-24k,dac-44k,acestep-vae"
 WARMUP_SECONDS = 2.0
 
 
-def build_codec(name: str) -> Any:
+def build_codec(name: str, device: str = "cpu", dtype: str = "float32") -> Any:
     """The codec to time: shipped weights for ``builtin``, random init for the hub models."""
     from latentroom.codecs.registry import get_codec
 
-    return get_codec(name) if name == "builtin" else get_codec(name, random_init=True)
+    placed = {"device": device, "dtype": dtype}
+    if name == "builtin":
+        return get_codec(name, **placed)
+    return get_codec(name, random_init=True, **placed)
 
 
 def noise(codec: Any, seconds: float, seed: int = 0) -> Any:
@@ -65,12 +74,23 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_codec(name: str, threads: int, seconds: float, repeats: int) -> dict[str, Any]:
+def peak_gpu_mb(device: str) -> float | None:
+    """Peak GPU memory allocated by torch in this process, in MiB (None off CUDA)."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def time_codec(
+    name: str, threads: int, seconds: float, repeats: int, device: str, dtype: str
+) -> dict[str, Any]:
     """Worker: build, warm up, then time encode and decode of ``seconds`` of audio."""
     import torch
 
     torch.set_num_threads(threads)
-    codec = build_codec(name)
+    codec = build_codec(name, device, dtype)
     codec.decode(codec.encode(noise(codec, WARMUP_SECONDS)))
     audio = noise(codec, seconds, seed=1)
     encode_times, decode_times = [], []
@@ -84,15 +104,20 @@ def time_codec(name: str, threads: int, seconds: float, repeats: int) -> dict[st
     return {
         "codec": name,
         "threads": threads,
+        "device": codec.device,
+        "dtype": dtype,
         "parameters": codec.parameter_count,
         "latent": f"{codec.latent_dim}-d @ {codec.frame_rate:g} Hz",
         "encode_rtf": statistics.median(encode_times) / seconds,
         "decode_rtf": statistics.median(decode_times) / seconds,
         "peak_rss_mb": peak_rss_mb(),
+        "peak_gpu_mb": peak_gpu_mb(codec.device),
     }
 
 
-def encode_long_file(name: str, threads: int, minutes: float, folder: Path) -> dict[str, Any]:
+def encode_long_file(
+    name: str, threads: int, minutes: float, folder: Path, device: str, dtype: str
+) -> dict[str, Any]:
     """Worker: write ``minutes`` of noise, encode it with ``latentroom encode`` in-process."""
     import torch
 
@@ -103,6 +128,7 @@ def encode_long_file(name: str, threads: int, minutes: float, folder: Path) -> d
     before = peak_rss_mb()
     start = time.perf_counter()
     args = ["encode", str(path), "--codec", name, "-o", str(folder / "long.npy"), "-q"]
+    args += ["--device", device, "--dtype", dtype]
     if name != "builtin":
         args.append("--random-init")
     try:
@@ -141,37 +167,46 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         if args.long_minutes:
             with tempfile.TemporaryDirectory(prefix="latentroom-bench-") as folder:
                 return encode_long_file(
-                    args.codecs, args.threads[0], args.long_minutes, Path(folder)
-                )
-        return time_codec(args.codecs, args.threads[0], args.seconds, args.repeats)
+                    args.codecs, args.threads[0], args.long_minutes, Path(folder),
+                    args.device, args.dtypes,
+                )  # fmt: skip
+        return time_codec(
+            args.codecs, args.threads[0], args.seconds, args.repeats, args.device, args.dtypes
+        )
     except Exception as err:  # a benchmark row, not a crash: say what failed
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         return {
             "codec": args.codecs,
             "threads": args.threads[0],
+            "dtype": args.dtypes,
             "note": f"{type(err).__name__}: {first}",
         }
 
 
-def spawn(args: argparse.Namespace, codec: str, threads: int) -> dict[str, Any]:
+def spawn(args: argparse.Namespace, codec: str, threads: int, dtype: str) -> dict[str, Any]:
     """Run one worker subprocess and parse the JSON line it prints last."""
     command = [
         sys.executable, __file__, "--worker", "--codecs", codec, "--threads", str(threads),
         "--seconds", str(args.seconds), "--repeats", str(args.repeats),
-        "--long-minutes", str(args.long_minutes),
+        "--long-minutes", str(args.long_minutes), "--device", args.device, "--dtypes", dtype,
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"codec": codec, "threads": threads, "note": f"worker failed: {tail}"}
+        return {
+            "codec": codec,
+            "threads": threads,
+            "dtype": dtype,
+            "note": f"worker failed: {tail}",
+        }
     row: dict[str, Any] = json.loads(lines[-1])
     return row
 
 
-def machine() -> str:
-    """nproc, CPU model, Python and torch versions."""
+def machine(device: str = "cpu") -> str:
+    """nproc, CPU model, the GPU for a CUDA device, Python and torch versions."""
     import torch
 
     cpu = platform.processor() or "unknown CPU"
@@ -182,26 +217,35 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    gpu = ""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        gpu = f", GPU {torch.cuda.get_device_name(torch.device(device))}"
     return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs ({cpu}){gpu}, Python {platform.python_version()}, "
         f"torch {torch.__version__}"
     )
 
 
 def speed_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| codec | latent | params (M) | threads | encode RTF | decode RTF | peak RSS (MiB) "
-        "| note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| codec | latent | params (M) | device | dtype | threads | encode RTF | decode RTF "
+        "| x real time | peak RSS (MiB) | peak GPU (MiB) | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
+        dtype = row.get("dtype", "float32")
         if "note" in row:
-            lines.append(f"| {row['codec']} | | | {row['threads']} | | | | {row['note']} |")
+            lines.append(
+                f"| {row['codec']} | | | | {dtype} | {row['threads']} | | | | | | {row['note']} |"
+            )
             continue
+        gpu = "" if row.get("peak_gpu_mb") is None else f"{row['peak_gpu_mb']:.0f}"
+        speed = 1.0 / (row["encode_rtf"] + row["decode_rtf"])
+        shown = f"{speed:,.0f}" if speed >= 100 else f"{speed:.2f}"
         lines.append(
             f"| {row['codec']} | {row['latent']} | {row['parameters'] / 1e6:.1f} | "
-            f"{row['threads']} | {row['encode_rtf']:.3f} | {row['decode_rtf']:.3f} | "
-            f"{row['peak_rss_mb']:.0f} | |"
+            f"{row['device']} | {dtype} | {row['threads']} | {row['encode_rtf']:.4f} | "
+            f"{row['decode_rtf']:.4f} | {shown} | {row['peak_rss_mb']:.0f} | {gpu} | |"
         )
     return lines
 
@@ -230,10 +274,12 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     settings = (
         f"{args.long_minutes:g} min of noise through `latentroom encode` (streamed, chunked)"
         if args.long_minutes
-        else f"{args.seconds:g} s of noise, median of {args.repeats} after a warm-up, random init"
+        else f"{args.seconds:g} s of noise, median of {args.repeats} after a warm-up; "
+        "shipped weights for builtin, random init for the hub codecs"
     )
     table = long_table(rows) if args.long_minutes else speed_table(rows)
-    body = [title, "", f"- command: `{command}`", f"- machine: {machine()}", f"- {settings}", ""]
+    body = [title, "", f"- command: `{command}`", f"- machine: {machine(args.device)}"]
+    body += [f"- {settings}", ""]
     return "\n".join([*body, *table, ""])
 
 
@@ -246,6 +292,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--long-minutes", type=float, default=0.0, help="encode a file this long instead (0: off)"
     )
+    parser.add_argument("--device", default="cpu", help="where the models run: cpu, cuda[:N], mps")
+    parser.add_argument(
+        "--dtypes", default="float32", help="comma-separated precisions (float32,bfloat16,float16)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     parser.add_argument("--markdown", action="store_true", help=f"append the table to {RESULTS}")
     parser.add_argument("--note", default="", help="words for the section title (smoke run, ...)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -263,14 +314,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     rows = []
     for codec in args.codecs.split(","):
-        for threads in args.threads:
-            rows.append(spawn(args, codec, threads))
-            print(json.dumps(rows[-1]), file=sys.stderr)
-    section = report(args, rows)
-    print(section)
-    if args.markdown:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + section)
+        for dtype in args.dtypes.split(","):
+            for threads in args.threads:
+                rows.append(spawn(args, codec, threads, dtype))
+                print(json.dumps(rows[-1]), file=sys.stderr)
+    emit(report(args, rows), rows, json_path=args.json, markdown=args.markdown)
 
 
 if __name__ == "__main__":

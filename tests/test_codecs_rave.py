@@ -295,7 +295,7 @@ def test_bad_file_is_one_line_config_error(tmp_path: Path, kind: str, match: str
     [
         pytest.param({"random_init": True}, "random_init does not apply", id="random-init"),
         pytest.param({"sample_rate": 48_000}, "contradicts the 44100 Hz", id="rate-mismatch"),
-        pytest.param({"device": "cuda"}, r"unknown option\(s\) device", id="unknown-option"),
+        pytest.param({"bandwidth": 6}, r"unknown option\(s\) bandwidth", id="unknown-option"),
     ],
 )
 def test_bad_options_are_refused(rave_path: Path, options: dict[str, object], match: str) -> None:

@@ -31,6 +31,10 @@ class BackendUnavailableError(LatentroomError, RuntimeError):
     """A model backend cannot run here: missing optional dependency, missing weights, no GPU."""
 
 
+class DeviceError(LatentroomError, ValueError):
+    """A device or dtype is unknown, absent on this machine, or not one the model can take."""
+
+
 class CheckpointError(LatentroomError, ValueError):
     """A checkpoint is corrupted, from another format version, or does not match its config."""
 

@@ -33,6 +33,7 @@ from latentroom.analysis.predict import (
 from latentroom.analysis.report import corpus_facts, write_analysis
 from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import prepare
+from latentroom.devices import placement
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
 
@@ -170,10 +171,13 @@ class Variant:
     extra: dict[str, Any]
 
 
-def analyse_variant(variant: Variant, config: CompareConfig, out_dir: Path) -> dict[str, Any]:
+def analyse_variant(
+    variant: Variant, config: CompareConfig, out_dir: Path, *, device: str = "cpu"
+) -> dict[str, Any]:
     """Normalise, run Phase 0, Phase 1 and the learned key; write ``out_dir``; return a summary.
 
     Items are streamed from ``variant.source`` on every pass; only one is in memory at a time.
+    The mixture density networks (and so the learned key) train on ``device``.
     """
     rate = float(variant.source.frame_rate)
     lengths = [variant.source.item(i).shape[0] for i in range(variant.source.n_items)]
@@ -195,7 +199,7 @@ def analyse_variant(variant: Variant, config: CompareConfig, out_dir: Path) -> d
     prepared = prepare(
         source, min_length=config.min_length, group_regex=config.split_regex, seed=config.seed
     )
-    fitted = fit_predictors(prepared, predict_config)
+    fitted = fit_predictors(prepared, predict_config, device=device)
     phase1, info1 = summarise_phase1(
         prepared, predict_config, fitted, evaluate(prepared, predict_config, fitted)
     )
@@ -229,15 +233,18 @@ def analyse_variant(variant: Variant, config: CompareConfig, out_dir: Path) -> d
     }
 
 
-def build_codec(name: str, config: CompareConfig) -> Any:
-    """The codec registered as ``name`` (random weights with ``config.random_init``)."""
+def build_codec(name: str, config: CompareConfig, *, device: str = "cpu") -> Any:
+    """The codec registered as ``name`` (random weights with ``config.random_init``) on ``device``.
+
+    Codecs run in float32 here, so every row of a comparison is measured at the same precision.
+    """
     from latentroom.codecs.registry import get_codec
 
     if config.random_init:
-        return get_codec(name, random_init=True)
+        return get_codec(name, random_init=True, device=device)
     if name == "builtin" and config.checkpoint is not None:
-        return get_codec(name, checkpoint=config.checkpoint)
-    return get_codec(name)
+        return get_codec(name, checkpoint=config.checkpoint, device=device)
+    return get_codec(name, device=device)
 
 
 def encode_codec(codec: Any, label: str, paths: Sequence[Path], out_dir: Path,
@@ -311,12 +318,15 @@ def compare_codecs(
     config: CompareConfig,
     *,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Encode, align, normalise and analyse ``audio_dir`` with every codec; write the comparison.
 
     Returns the content of ``OUT/comparison.json``. Output checks (``--force``) are the caller's
-    (``compare_report.check_compare_outputs``), so they happen before any work.
+    (``compare_report.check_compare_outputs``), so they happen before any work. Codecs and the
+    mixture density networks run on ``device``; the comparison records it.
     """
+    where = placement(device, "float32")
     from latentroom.analysis.compare_report import write_comparison
     from latentroom.latents.corpus import check_inputs
     from latentroom.latents.encoding import collect_audio_paths
@@ -324,7 +334,7 @@ def compare_codecs(
     out = Path(out_dir)
     paths = collect_audio_paths([audio_dir])
     check_inputs(paths, config.group_regex)
-    codecs = {name: build_codec(name, config) for name in config.codecs}
+    codecs = {name: build_codec(name, config, device=where.device) for name in config.codecs}
     rate = common_rate([c.frame_rate for c in codecs.values()], config.rate)
     encoded = {}
     for name, codec in codecs.items():
@@ -335,14 +345,19 @@ def compare_codecs(
     for name, (codec, corpus) in encoded.items():
         label = config.codec_label(name)
         variants, facts = codec_variants(codec, corpus, rate, config)
-        results = {v.name: analyse_variant(v, config, out / label / v.name) for v in variants}
+        results = {
+            v.name: analyse_variant(v, config, out / label / v.name, device=where.device)
+            for v in variants
+        }
         rows[label] = {"codec": name, "architecture_only": config.random_init, **facts,
                        "variants": results}  # fmt: skip
         if progress is not None:
             progress(1)
     reference = None
     if config.decoded_mel:
-        reference = _input_mel(paths, list(encoded[config.codecs[0]][1].items), rate, config, out)
+        reference = _input_mel(
+            paths, list(encoded[config.codecs[0]][1].items), rate, config, out, where.device
+        )
     comparison = {
         "common_rate": rate,
         "settings": {**asdict(config), "rate": config.rate},
@@ -350,17 +365,18 @@ def compare_codecs(
         "audio_dir": str(audio_dir),
         "codecs": rows,
         "input_mel": reference,
+        "placement": where.describe(),
     }
     return write_comparison(out, comparison)
 
 
 def _input_mel(
     paths: Sequence[Path], items: list[dict[str, Any]], rate: float, config: CompareConfig,
-    out: Path,
+    out: Path, device: str,
 ) -> dict[str, Any]:  # fmt: skip
     """The reference row: Phase 0/1 on log-mel frames of the input audio itself."""
     from latentroom.analysis.decoder_aware import input_features
 
     mel = ArraySource(input_features(paths, rate), rate, items)
     variant = Variant("input-mel", mel, "standardise", config.predictors, {"codec": "input"})
-    return analyse_variant(variant, config, out / "input-mel")
+    return analyse_variant(variant, config, out / "input-mel", device=device)

@@ -109,7 +109,8 @@ def decoder_sensitivity(
         y = codec._decode(z, generator=torch.Generator().manual_seed(seed))
         per_probe = []
         for p in range(n_probes):
-            u = torch.randn(y.shape, generator=generator, dtype=y.dtype)
+            # Probes come from a CPU generator: the same on every device.
+            u = torch.randn(y.shape, generator=generator, dtype=y.dtype).to(y.device)
             (grad,) = torch.autograd.grad(y, z, grad_outputs=u, retain_graph=p < n_probes - 1)
             per_probe.append((grad[0].double() ** 2).numpy())  # (D, T)
         squares.append(np.stack(per_probe))  # (n_probes, D, T)

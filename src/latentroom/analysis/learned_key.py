@@ -224,9 +224,13 @@ def learned_key_section(
 
 
 def train_sequence_model(
-    prepared: Prepared, predict_config: PredictConfig, config: LearnedKeyConfig
+    prepared: Prepared,
+    predict_config: PredictConfig,
+    config: LearnedKeyConfig,
+    *,
+    device: str = "cpu",
 ) -> Any:
-    """Fit the Phase 1 ``sequence`` model (GRU + mixture heads) on the train split.
+    """Fit the Phase 1 ``sequence`` model (GRU + mixture heads) on the train split, on ``device``.
 
     Architecture, horizons and epochs come from ``predict_config``; the Adam step and batch size
     from ``config``.
@@ -240,15 +244,19 @@ def train_sequence_model(
         learning_rate=config.learning_rate, max_epochs=predict_config.max_epochs,
         patience=predict_config.patience,
         max_windows_per_epoch=predict_config.max_windows_per_epoch,
-        random_state=predict_config.seed,
+        random_state=predict_config.seed, device=device,
     )  # fmt: skip
     return model.fit(train, val)
 
 
 def run_learned_key(
-    source: ItemSource, predict_config: PredictConfig, config: LearnedKeyConfig
+    source: ItemSource,
+    predict_config: PredictConfig,
+    config: LearnedKeyConfig,
+    *,
+    device: str = "cpu",
 ) -> tuple[dict[str, Any], Prepared, Any]:
-    """Split, train the sequence model, score the learned and mean-pool keys.
+    """Split, train the sequence model (on ``device``), score the learned and mean-pool keys.
 
     Returns
     -------
@@ -264,6 +272,6 @@ def run_learned_key(
         drop_nonfinite=predict_config.drop_nonfinite,
         seed=predict_config.seed,
     )
-    model = train_sequence_model(prepared, predict_config, config)
+    model = train_sequence_model(prepared, predict_config, config, device=device)
     section = learned_key_section(prepared, model, predict_config.context, config)
     return section, prepared, model

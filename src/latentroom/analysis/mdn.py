@@ -26,6 +26,7 @@ from latentroom.analysis.predictors import (
     floor_variance,
     variance_floor,
 )
+from latentroom.devices import resolve_device
 from latentroom.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ class MixtureDensityPredictor:
         Budgets that keep training time bounded on large corpora.
     random_state : int
         Seeds weight init, shuffling and batching.
+    device : str
+        Where the network trains and predicts (``auto``, ``cpu``, ``cuda[:N]``, ``mps``); the
+        windows are streamed from the CPU and results come back as NumPy arrays.
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class MixtureDensityPredictor:
         max_windows_per_epoch: int = 50_000,
         max_val_windows: int = 20_000,
         random_state: int = 0,
+        device: str = "cpu",
     ) -> None:
         if kind not in ("mlp", "gru"):
             raise ConfigError(f"MDN kind must be 'mlp' or 'gru'; got {kind!r}")
@@ -119,6 +124,7 @@ class MixtureDensityPredictor:
         self.max_windows_per_epoch = max_windows_per_epoch
         self.max_val_windows = max_val_windows
         self.random_state = random_state
+        self.device = resolve_device(device)
 
     @property
     def name(self) -> str:
@@ -127,7 +133,9 @@ class MixtureDensityPredictor:
     def fit(self, train: Windows, val: Windows | None = None) -> MixtureDensityPredictor:
         """Standardise from train statistics, then train with early stopping on validation NLL."""
         self._fit_scalers(train)
-        with torch.random.fork_rng():
+        # Weights are drawn on the CPU (the same on every device); fork the GPU's RNG as well.
+        devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.random_state)
             self.network_ = self._train(train, val)
         return self
@@ -152,7 +160,8 @@ class MixtureDensityPredictor:
         self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
         self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
         lowest = 0.5 * np.log(variance_floor(y_var[1:])) - np.log(self.y_scale_)
-        self.min_log_scale_ = torch.from_numpy(np.maximum(lowest, MIN_LOG_SCALE).astype(np.float32))
+        floor = np.maximum(lowest, MIN_LOG_SCALE).astype(np.float32)
+        self.min_log_scale_ = torch.from_numpy(floor).to(self.device)
         self.latent_dim_ = int(self.x_mean_.shape[0])
         self.n_train_ = n
 
@@ -169,19 +178,26 @@ class MixtureDensityPredictor:
         out[:, 0, n_dims:] = 0.0
         steps = np.diff(context, axis=1) - self.step_mean_.astype(np.float32)
         out[:, 1:, n_dims:] = steps / self.step_scale_.astype(np.float32)
-        return torch.from_numpy(out)
+        return self._to_device(out)
 
     def _targets(self, targets: np.ndarray) -> torch.Tensor:
         rows = [k - 1 for k in self.horizons]
         scaled = (targets[rows] - self.y_mean_[:, None]) / self.y_scale_[:, None]
-        return torch.from_numpy(scaled.astype(np.float32))
+        return self._to_device(scaled.astype(np.float32))
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        """A float32 array as a tensor on the training device (pinned for an async copy)."""
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if self.device.startswith("cuda"):
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device)
 
     def _train(self, train: Windows, val: Windows | None) -> MixtureNet:
         context = next(iter(train(None))).context.shape[1]
         n_out = self.n_components * (1 + 2 * self.latent_dim_)
         net = MixtureNet(
             self.kind, context, 2 * self.latent_dim_, n_out, self.hidden, len(self.horizons)
-        )
+        ).to(self.device)
         optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         rng = np.random.default_rng(self.random_state)
         best, best_state, stale = math.inf, copy.deepcopy(net.state_dict()), 0
@@ -241,7 +257,7 @@ class MixtureDensityPredictor:
 
     def _loss(self, net: MixtureNet, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Standardised NLL per window summed over horizons, ``(B,)``."""
-        total = torch.zeros(x.shape[0])
+        total = x.new_zeros(x.shape[0])
         for h, raw in enumerate(net(x)):
             log_w, loc, log_scale = self._split(raw, h)
             z = (y[h][:, None, :] - loc) * torch.exp(-log_scale)
@@ -259,7 +275,7 @@ class MixtureDensityPredictor:
         log_w = torch.log_softmax(raw[:, :n_k], dim=1)
         loc = raw[:, n_k : n_k + n_k * n_d].reshape(-1, n_k, n_d)
         log_scale = raw[:, n_k + n_k * n_d :].reshape(-1, n_k, n_d)
-        log_scale = log_scale.clamp(self.min_log_scale_[head], torch.tensor(MAX_LOG_SCALE))
+        log_scale = log_scale.clamp(min=self.min_log_scale_[head]).clamp(max=MAX_LOG_SCALE)
         return log_w, loc, log_scale
 
     def _score(self, net: MixtureNet, windows: Windows) -> float:
@@ -277,7 +293,7 @@ class MixtureDensityPredictor:
     def hidden_state(self, context: np.ndarray) -> np.ndarray:
         """Trunk output per window, ``(B, hidden)``: what the heads read (the learned key)."""
         with torch.no_grad():
-            return self.network_.embed(self._inputs(context)).numpy()
+            return self.network_.embed(self._inputs(context)).cpu().numpy()
 
     def predict(self, context: np.ndarray) -> list[Predictive]:
         """One ``DiagMixture`` per horizon, in the original (unstandardised) units."""
@@ -293,7 +309,7 @@ class MixtureDensityPredictor:
 
     def _mixture(self, raw: torch.Tensor, head: int) -> DiagMixture:
         """Unstandardised mixture, kept in float32 (the network's precision)."""
-        log_w, loc, log_scale = (t.numpy() for t in self._split(raw, head))
+        log_w, loc, log_scale = (t.cpu().numpy() for t in self._split(raw, head))
         scale = self.y_scale_[head].astype(np.float32)
         shift = self.y_mean_[head].astype(np.float32)
         return DiagMixture(log_w, loc * scale + shift, log_scale + np.log(scale))

@@ -23,6 +23,7 @@ from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, Margina
 from latentroom.analysis.rollout import rollout_nll
 from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import Prepared, prepare
+from latentroom.devices import placement
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
 
@@ -93,7 +94,7 @@ def split_streams(
     return stream(split.train), stream(split.val), stream(split.eval)
 
 
-def _build(name: str, config: PredictConfig) -> Any:
+def _build(name: str, config: PredictConfig, device: str) -> Any:
     if name == "linear":
         return LinearGaussian(config.horizons, random_state=config.seed)
     from latentroom.analysis.mdn import MixtureDensityPredictor
@@ -107,6 +108,7 @@ def _build(name: str, config: PredictConfig) -> Any:
         patience=config.patience,
         max_windows_per_epoch=config.max_windows_per_epoch,
         random_state=config.seed,
+        device=device,
     )
 
 
@@ -115,11 +117,14 @@ def fit_predictors(
     config: PredictConfig,
     progress: Progress | None = None,
     seconds: dict[str, float] | None = None,
+    *,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Fit the two marginals and every requested predictor on train (validation for selection).
 
     Both marginals come from one pass over the train targets (no contexts are gathered).
     ``seconds``, when given, receives the wall time of each fit ("marginals", "linear", ...).
+    ``mdn`` and ``sequence`` train on ``device``; the marginals and the ridge run in NumPy.
     """
     train, val, _ = split_streams(prepared, config)
     targets, _, _ = split_streams(prepared, config, with_context=False)
@@ -133,7 +138,7 @@ def fit_predictors(
         progress(2)
     for name in [n for n in config.predictors if not n.startswith("marginal")]:
         start = time.perf_counter()
-        fitted[name] = _build(name, config).fit(train, val)
+        fitted[name] = _build(name, config, device).fit(train, val)
         times[name] = time.perf_counter() - start
         logger.info("%s fitted in %.1f s", name, times[name])
         if progress is not None:
@@ -244,12 +249,18 @@ def _rollouts(raw: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]
 
 
 def run_phase1(
-    source: ItemSource, config: PredictConfig, progress: Progress | None = None
+    source: ItemSource,
+    config: PredictConfig,
+    progress: Progress | None = None,
+    *,
+    device: str = "cpu",
 ) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
     """Prepare, fit, evaluate and summarise; returns (phase1, phase1_info, prepared).
 
-    ``phase1_info["seconds"]`` holds the wall time of each stage.
+    ``phase1_info["seconds"]`` holds the wall time of each stage, ``phase1_info["placement"]``
+    the device the networks trained on.
     """
+    where = placement(device, "float32")
     start = time.perf_counter()
     prepared = prepare(
         source,
@@ -259,7 +270,7 @@ def run_phase1(
         seed=config.seed,
     )
     seconds = {"prepare": time.perf_counter() - start}
-    fitted = fit_predictors(prepared, config, progress, seconds)
+    fitted = fit_predictors(prepared, config, progress, seconds, device=where.device)
     start = time.perf_counter()
     raw = evaluate(prepared, config, fitted)
     seconds["eval"] = time.perf_counter() - start
@@ -268,4 +279,5 @@ def run_phase1(
         progress(1)
     phase1, info = summarise_phase1(prepared, config, fitted, raw)
     info["seconds"] = seconds
+    info["placement"] = where.describe()
     return phase1, info, prepared

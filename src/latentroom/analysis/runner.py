@@ -14,6 +14,7 @@ from latentroom.analysis.report import (
     corpus_facts,
     write_analysis,
 )
+from latentroom.devices import resolve_device
 from latentroom.progress import Progress
 
 
@@ -27,7 +28,7 @@ def analyze_clusters(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Phase 0 on ``corpus``; merges ``phase0`` into ``out_dir/analysis.json``; returns it all."""
-    return _analyze("phase0", corpus, out_dir, config, frame_rate, force, progress)
+    return _analyze("phase0", corpus, out_dir, config, frame_rate, force, progress, "cpu")
 
 
 def analyze_predict(
@@ -38,9 +39,13 @@ def analyze_predict(
     frame_rate: float | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """Phase 1 on ``corpus``; merges ``phase1`` into ``out_dir/analysis.json``; returns it all."""
-    return _analyze("phase1", corpus, out_dir, config, frame_rate, force, progress)
+    """Phase 1 on ``corpus``; merges ``phase1`` into ``out_dir/analysis.json``; returns it all.
+
+    The mixture density networks train on ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
+    """
+    return _analyze("phase1", corpus, out_dir, config, frame_rate, force, progress, device)
 
 
 def _analyze(
@@ -51,13 +56,15 @@ def _analyze(
     frame_rate: float | None,
     force: bool,
     progress: Progress | None,
+    device: str,
 ) -> dict[str, Any]:
     out = Path(out_dir)
+    device = resolve_device(device)  # a device that is not here fails before any work
     check_phase_outputs(out, phase, force=force)  # before any work
     source = open_source(corpus, frame_rate=frame_rate)
     if isinstance(config, ClusterConfig):
         section, info, prepared = run_phase0(source, config, progress)
     else:
-        section, info, prepared = run_phase1(source, config, progress)
+        section, info, prepared = run_phase1(source, config, progress, device=device)
     facts = corpus_facts(str(corpus), prepared, config.context)
     return write_analysis(out, phase, facts, section, info)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import DeviceOpt, resolved
+
 analyze_app = typer.Typer(
     help="Measure how predictable latent trajectories are.", no_args_is_help=True
 )
@@ -124,6 +126,7 @@ def predict(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Phase 1: information gain of probabilistic predictors of Δx at several horizons.
 
@@ -134,6 +137,7 @@ def predict(
     from latentroom.analysis.runner import analyze_predict
     from latentroom.progress import progress_bar
 
+    where = resolved(device)
     names = tuple(p.strip() for p in predictors.split(",") if p.strip())
     config = PredictConfig(
         context=context, horizons=_ints(horizons), predictors=names, rollout_steps=rollout_steps,
@@ -143,8 +147,9 @@ def predict(
     n_steps = 3 + len([n for n in names if not n.startswith("marginal")])
     with progress_bar(n_steps, "phase 1", enabled=not quiet) as advance:
         result = analyze_predict(
-            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
-        )
+            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance,
+            device=where,
+        )  # fmt: skip
     k = str(config.horizons[0])
     flagged = result["phase1_info"]["flagged"]
     for name, by_k in result["phase1"].items():
@@ -191,6 +196,7 @@ def compare(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Phase 2: encode the same audio with several codecs and compare their predictability.
 
@@ -202,6 +208,8 @@ def compare(
     from latentroom.analysis.compare_report import check_compare_outputs
     from latentroom.analysis.report import fmt
     from latentroom.progress import progress_bar
+
+    where = resolved(device)
 
     def names(text: str) -> tuple[str, ...]:
         return tuple(v.strip() for v in text.split(",") if v.strip())
@@ -216,7 +224,7 @@ def compare(
     )  # fmt: skip
     check_compare_outputs(output, force=force)
     with progress_bar(2 * len(config.codecs), "compare", enabled=not quiet) as advance:
-        result = compare_codecs(audio_dir, output, config, progress=advance)
+        result = compare_codecs(audio_dir, output, config, progress=advance, device=where)
     k = str(config.horizons[0])
     for label, row in result["codecs"].items():
         aligned = row["variants"]["aligned"]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
+
 codec_app = typer.Typer(help="Work with one codec: evaluate it.", no_args_is_help=True)
 
 
@@ -28,6 +30,8 @@ def eval_codec(
     seed: Annotated[int, typer.Option(help="Seeds decoding noise and the baseline.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Measure reconstruction (log-mel L1, MR-STFT) per family and onset preservation.
 
@@ -39,10 +43,11 @@ def eval_codec(
     from latentroom.fileio import check_outputs
     from latentroom.progress import progress_bar
 
+    where = placed(device, dtype)
     config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed)
     check_outputs([output / name for name in REPORT_FILES], force=force)
     total = count_clips(data, max_clips)
-    model = get_codec(codec, random_init=True) if random_init else get_codec(codec)
+    model = get_codec(codec, **where, **({"random_init": True} if random_init else {}))
     with progress_bar(total, f"eval {codec}", enabled=not quiet) as advance:
         evaluation = evaluate_codec(model, data, config, progress=advance)
     summary = write_report(output, evaluation, force=force)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from latentroom.cli.levels import OUTPUT_HELP
+from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
 
 compose_app = typer.Typer(
     help="Compose in latent space (after UnRAVEl): stats, synth, patterns, tempo, specs.",
@@ -25,6 +26,8 @@ def stats(
     codec: Annotated[str | None, typer.Option(help="Codec that encodes audio inputs.")] = None,
     ar_order: Annotated[int, typer.Option(help="Order p of the AR fit (for synth --ar).")] = 2,
     force: _Force = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Per-dim mean, std, covariance, correlation and robust stats over all input frames."""
     from latentroom.compose.sources import load_inputs
@@ -32,8 +35,9 @@ def stats(
     from latentroom.compose.stats_file import save_stats
     from latentroom.fileio import check_outputs
 
+    where = placed(device, dtype)
     check_outputs([output], force=force, inputs=inputs)
-    found = load_inputs(inputs, codec_name=codec)
+    found = load_inputs(inputs, codec_name=codec, **where)
     result = compute_stats(found, sources=[str(p) for p in inputs], ar_order=ar_order)
     save_stats(output, result)
     typer.echo(
@@ -136,6 +140,8 @@ def render(
     level: Annotated[str | None, typer.Option(help=OUTPUT_HELP + " Overrides the spec.")] = None,
     force: _Force = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Render a composition spec to latents, a Pd latent WAV, audio, a heatmap, resolved spec."""
     from latentroom.compose.output import render_spec
@@ -143,8 +149,11 @@ def render(
     from latentroom.compose.spec import load_spec
     from latentroom.progress import progress_bar
 
+    where = placed(device, dtype)
     with progress_bar(n_steps(load_spec(spec)), "compose", enabled=not quiet) as advance:
-        written = render_spec(spec, output, force=force, seed=seed, level=level, progress=advance)
+        written = render_spec(
+            spec, output, force=force, seed=seed, level=level, progress=advance, **where
+        )
     for role, path in written.items():
         typer.echo(f"{role}: {path}")
 

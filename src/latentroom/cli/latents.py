@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from latentroom.cli.levels import OUTPUT_HELP
+from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +41,8 @@ def encode(
     batch_size: int = typer.Option(8, "--batch-size", help="Corpus items per commit."),
     force: bool = typer.Option(False, "--force", help="Overwrite (a corpus: start over)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Encode audio to latents: one file to .npy/.wav, several files or folders to a .zarr corpus.
 
@@ -50,7 +53,7 @@ def encode(
     from latentroom.progress import progress_bar
 
     paths = encoding.collect_audio_paths(inputs)
-    build = {"random_init": True} if random_init else {}
+    build = placed(device, dtype) | ({"random_init": True} if random_init else {})
     options: dict[str, Any] = {"chunk_seconds": chunk_seconds, "overlap_seconds": overlap_seconds}
     options |= {"sample": sample, "seed": seed}
     if output.suffix.lower() == ".zarr":
@@ -94,6 +97,8 @@ def decode(
     level: str = typer.Option("keep", "--level", help=OUTPUT_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Decode a latent file to audio with the codec that made it (in chunks, streamed to disk)."""
     from latentroom.audio.levels import LevelPolicy
@@ -101,11 +106,12 @@ def decode(
     from latentroom.latents import encoding
     from latentroom.progress import progress_bar
 
+    where = placed(device, dtype)
     encoding.decoded_format(output)
     LevelPolicy.parse(level)  # a bad policy fails before the model loads
     check_outputs([output], force=force, inputs=[latent])
     trajectory, model = encoding.load_for_decode(
-        latent, codec_name=codec, frame_rate=frame_rate, random_init=random_init
+        latent, codec_name=codec, frame_rate=frame_rate, random_init=random_init, **where
     )
     with progress_bar(trajectory.n_frames, "decoding frames", enabled=not quiet) as progress:
         seconds, decision = encoding.write_decoded(

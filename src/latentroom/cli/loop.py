@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from latentroom.cli.levels import LOOP_HELP
+from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
 
 DEFAULT_BACKEND = "room:builtin"
 
@@ -54,24 +55,27 @@ def loop(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
 ) -> None:
     """Run the neural feedback loop: each pass's output is the next pass's input.
 
     Writes iter_00.wav (input) ... iter_NN.wav, manifest.json, metrics.csv/json, report.md,
     spectrograms.png and metrics.png into the run directory. --resume continues a run that
-    was interrupted; the result is byte-identical to an uninterrupted run.
+    was interrupted (on --device; in the run's dtype); on the same device the result is
+    byte-identical to an uninterrupted run.
     """
     from latentroom.errors import ConfigError
-    from latentroom.feedback import engine, get_backend
+    from latentroom.feedback import engine
     from latentroom.feedback.schedule import load_schedule
     from latentroom.progress import progress_bar
 
     if resume is not None:
         given = [input_file, output, backend, schedule, passes, set_values, model, checkpoints]
-        given.append(level)
+        given += [level, dtype]
         if any(value is not None for value in given):
             raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
-        run = engine.open_run(resume)
+        run = engine.open_run(resume, device=device)
         with progress_bar(run.manifest["n_passes"], "loop", enabled=not quiet) as advance:
             manifest = engine.resume_run(run, progress=advance)
         run_dir = resume
@@ -82,10 +86,15 @@ def loop(
         given_options = {"model": model, "checkpoints": checkpoints and str(checkpoints.resolve())}
         options = {key: value for key, value in given_options.items() if value is not None}
         settings = engine.LoopSettings(
-            plan, backend or DEFAULT_BACKEND, options, seed, level or "keep"
+            plan,
+            backend or DEFAULT_BACKEND,
+            options,
+            seed,
+            level or "keep",
+            **placed(device, dtype),
         )
         source = engine.seed_input() if input_file is None else engine.file_input(input_file)
-        built = get_backend(settings.backend, **options)
+        built = engine.build_backend(settings.backend, options, settings.device, settings.dtype)
         engine.check_run_dir(output, force=force, inputs=[] if input_file is None else [input_file])
         with progress_bar(plan.passes, "loop", enabled=not quiet) as advance:
             manifest = engine.start_run(

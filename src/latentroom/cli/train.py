@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import DeviceOpt, resolved
+
 train_app = typer.Typer(help="Train latentroom's own models.", no_args_is_help=True)
 
 
@@ -36,6 +38,7 @@ def codec(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run in OUTPUT.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Train the built-in codec on a folder of audio; write OUTPUT/model.safetensors + model.json.
 
@@ -54,6 +57,7 @@ def codec(
         training_data,
     )
 
+    where = resolved(device)
     overrides = {"steps": steps, "batch_size": batch_size, "segment_seconds": segment_seconds}
     overrides["seed"] = seed
     if resume and config is None:
@@ -68,7 +72,7 @@ def codec(
     loaded = training_data(data, train_config)  # bad data fails before the progress bar
     with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:
         result = train_codec(
-            loaded, output, train_config, resume=resume, init=init, progress=advance
+            loaded, output, train_config, resume=resume, init=init, progress=advance, device=where
         )
     typer.echo(
         f"{result.steps} steps, train loss {result.train_loss:.4f}, "
@@ -76,7 +80,7 @@ def codec(
     )
     typer.echo(f"wrote {output / 'model.safetensors'} and {output / 'model.json'}")
     if eval_data is not None:
-        summary = evaluate_model(output, eval_data, max_clips=eval_clips)
+        summary = evaluate_model(output, eval_data, max_clips=eval_clips, device=where)
         for family, row in summary["families"].items():
             typer.echo(
                 f"{family}: log-mel L1 {row['codec']['log_mel_l1']:.3f} "

@@ -58,6 +58,7 @@ class AceStepVae(HubCodec):
         model: Any,
         *,
         device: str = "cpu",
+        dtype: str = "float32",
         encode_tile_frames: int = 750,
         encode_overlap_frames: int = 50,
         decode_tile_frames: int = 512,
@@ -65,7 +66,7 @@ class AceStepVae(HubCodec):
     ) -> None:
         _check_tiles("encode", encode_tile_frames, encode_overlap_frames)
         _check_tiles("decode", decode_tile_frames, decode_overlap_frames)
-        super().__init__("acestep-vae", model, device=device)
+        super().__init__("acestep-vae", model, device=device, dtype=dtype)
         config = model.config
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
@@ -81,7 +82,7 @@ class AceStepVae(HubCodec):
             OobleckDiagonalGaussianDistribution,
         )
 
-        x = pad_to_hop(x.to(self.device), self.hop_length)
+        x = pad_to_hop(self.place(x), self.hop_length)
         h = tiled(self.model.encoder, x, *self.encode_tiles, unit=self.hop_length)
         posterior = OobleckDiagonalGaussianDistribution(h)
         if sample:
@@ -89,7 +90,7 @@ class AceStepVae(HubCodec):
         return posterior.mean
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        y = tiled(self.model.decoder, z.to(self.device), *self.decode_tiles, unit=1)
+        y = tiled(self.model.decoder, self.place(z), *self.decode_tiles, unit=1)
         return fit_length(y, z.shape[-1] * self.hop_length)
 
 
@@ -141,6 +142,7 @@ def make_acestep_vae(
     seed: int = 0,
     config_overrides: dict[str, Any] | None = None,
     device: str = "cpu",
+    dtype: str = "float32",
     encode_tile_frames: int = 750,
     encode_overlap_frames: int = 50,
     decode_tile_frames: int = 512,
@@ -158,6 +160,8 @@ def make_acestep_vae(
         ``AutoencoderOobleck`` arguments replacing the published ones (random init only).
     device : str
         Torch device; "meta" builds a weightless model (parameter counts).
+    dtype : {"float32", "bfloat16", "float16"}
+        Model precision; latents and audio come back as float32 either way.
     encode_tile_frames, encode_overlap_frames, decode_tile_frames, decode_overlap_frames : int
         Tiling (see ``AceStepVae``); the defaults are ACE-Step's.
     """
@@ -168,18 +172,20 @@ def make_acestep_vae(
         PUBLISHED_CONFIG, config_overrides, random_init=random_init, allowed=allowed
     )
     if random_init:
-        model = build_random(lambda: model_class(**values), seed=seed, device=device)
+        model = build_random(lambda: model_class(**values), seed=seed, device=device, dtype=dtype)
     else:
         model = load_pretrained(
             model_class.from_pretrained,
             REPO_ID,
             codec="acestep-vae",
             device=device,
+            dtype=dtype,
             subfolder=SUBFOLDER,
         )
     return AceStepVae(
         model,
         device=device,
+        dtype=dtype,
         encode_tile_frames=encode_tile_frames,
         encode_overlap_frames=encode_overlap_frames,
         decode_tile_frames=decode_tile_frames,

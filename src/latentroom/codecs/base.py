@@ -54,6 +54,8 @@ class Codec(abc.ABC):
     latent_dim: int
     latent_kind: str = "continuous"  # backends with a latent option set it per instance
     stochastic: ClassVar[bool] = False
+    device: str = "cpu"  # torch device the model lives on (backends built with device= set it)
+    dtype: str = "float32"  # model precision, one of latentroom.devices.DTYPES
 
     @property
     def frame_rate(self) -> float:
@@ -93,6 +95,12 @@ class Codec(abc.ABC):
             digest.update(f"{key}:{flat.dtype}:{tuple(tensor.shape)};".encode())
             digest.update(flat.view(torch.uint8).numpy())  # raw bytes, any dtype (bf16 too)
         return digest.hexdigest()
+
+    def place(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` on the model's device, floating point in the model's dtype."""
+        from latentroom.devices import torch_dtype
+
+        return x.to(device=self.device, dtype=torch_dtype(self.dtype))
 
     @abc.abstractmethod
     def _encode(
@@ -159,7 +167,7 @@ class Codec(abc.ABC):
         sample = sample or generator is not None
         with torch.inference_mode():
             z, extra = self._encode_with_meta(
-                x, sample=sample and self.stochastic, generator=generator
+                self.place(x), sample=sample and self.stochastic, generator=generator
             )
         data = z[0].transpose(0, 1).float().cpu().numpy()
         meta = {
@@ -168,6 +176,8 @@ class Codec(abc.ABC):
             "latent_kind": self.latent_kind,
             "sampled": bool(sample and self.stochastic),
             "n_samples": converted.n_samples,
+            "device": self.device,
+            "dtype": self.dtype,
             **record,
             **extra,
         }
@@ -196,7 +206,7 @@ class Codec(abc.ABC):
         self.check_latent(trajectory)
         z = torch.from_numpy(np.array(trajectory.data)).transpose(0, 1)[None]
         with torch.inference_mode():
-            y = self._decode_with_meta(z, trajectory.meta, generator=generator)
+            y = self._decode_with_meta(self.place(z), trajectory.meta, generator=generator)
         return Audio(y[0].float().cpu().numpy(), self.sample_rate)
 
     def check_latent(self, trajectory: LatentTrajectory) -> None:
@@ -228,4 +238,6 @@ class Codec(abc.ABC):
             "latent_dim": self.latent_dim,
             "latent_kind": self.latent_kind,
             "stochastic": self.stochastic,
+            "device": self.device,
+            "dtype": self.dtype,
         }

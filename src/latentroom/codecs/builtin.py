@@ -17,12 +17,14 @@ import torch
 
 from latentroom.codecs.base import Codec
 from latentroom.codecs.builtin_model import BuiltinConfig, BuiltinVAE, build_model
+from latentroom.devices import check_dtype, resolve_device
 from latentroom.errors import CheckpointError, ConfigError, LatentroomError
 from latentroom.fileio import atomic_path, write_text_atomic
 
 FORMAT_VERSION = 1
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "builtin.safetensors"
+BUILTIN_DTYPE_REASON = "the builtin codec (its STFT / iSTFT have no half-precision FFT on CUDA)"
 
 
 class BuiltinCodec(Codec):
@@ -35,10 +37,18 @@ class BuiltinCodec(Codec):
     latent_kind = "posterior-mean"
     stochastic = True
 
-    def __init__(self, model: BuiltinVAE, config: BuiltinConfig, *, name: str = "builtin") -> None:
+    def __init__(
+        self,
+        model: BuiltinVAE,
+        config: BuiltinConfig,
+        *,
+        name: str = "builtin",
+        device: str = "cpu",
+    ) -> None:
         self.name = name
         self.config = config
-        self.model = model.eval()
+        self.device = device
+        self.model = model.to(device).eval()
         self.sample_rate = config.sample_rate
         self.channels = 1
         self.hop_length = config.hop_length
@@ -50,10 +60,10 @@ class BuiltinCodec(Codec):
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
-        return self.model.encode(x, sample=sample, generator=generator)
+        return self.model.encode(self.place(x), sample=sample, generator=generator)
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        return self.model.decoder(z)
+        return self.model.decoder(self.place(z))
 
 
 def load_builtin(
@@ -61,6 +71,8 @@ def load_builtin(
     random_init: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
     seed: int = 0,
+    device: str = "cpu",
+    dtype: str = "float32",
     **options: Any,
 ) -> BuiltinCodec:
     """Registry factory for ``builtin``.
@@ -75,6 +87,10 @@ def load_builtin(
         its ``.json`` beside it. ``None`` loads the shipped weights.
     seed : int
         Seeds the random initialisation.
+    device : str
+        Where the model runs (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
+    dtype : str
+        Only ``float32``: the STFT front end and the iSTFT head have no half-precision FFT.
 
     Raises
     ------
@@ -82,20 +98,31 @@ def load_builtin(
         Missing, unreadable or mismatched weights.
     ConfigError
         Unknown options.
+    DeviceError
+        A device that is not here, or a dtype other than float32.
     """
+    check_dtype(dtype, allowed=("float32",), what=BUILTIN_DTYPE_REASON)
+    device = resolve_device(device)
     if random_init:
         config = BuiltinConfig.from_dict(options)
-        return BuiltinCodec(build_model(config, seed), config)
+        return BuiltinCodec(build_model(config, seed), config, device=device)
     if options:
         raise ConfigError(
             f"builtin codec: unknown options {sorted(options)} when loading weights; "
             "model options apply only with random_init=True"
         )
     model, config = read_weights(SHIPPED_WEIGHTS if checkpoint is None else checkpoint)
-    return BuiltinCodec(model, config)
+    return BuiltinCodec(model, config, device=device)
 
 
-def load_trained_builtin(path: str, *, random_init: bool = False, **options: Any) -> BuiltinCodec:
+def load_trained_builtin(
+    path: str,
+    *,
+    random_init: bool = False,
+    device: str = "cpu",
+    dtype: str = "float32",
+    **options: Any,
+) -> BuiltinCodec:
     """Registry factory for ``builtin:PATH``: a model trained with ``latentroom train codec``.
 
     ``PATH`` is the training output folder (or its ``.safetensors`` file), so a retrained codec
@@ -106,7 +133,7 @@ def load_trained_builtin(path: str, *, random_init: bool = False, **options: Any
             f"builtin:{path} names trained weights; for an untrained model use 'builtin' with "
             "random_init"
         )
-    return load_builtin(checkpoint=path, **options)
+    return load_builtin(checkpoint=path, device=device, dtype=dtype, **options)
 
 
 def weight_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -132,7 +159,7 @@ def write_weights(
     from safetensors.torch import save_file
 
     tensors_path, json_path = weight_paths(path)
-    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(tensors_path) as tmp:
         save_file(tensors, str(tmp))
     meta = {"format_version": FORMAT_VERSION, "model": config.to_dict(), "training": info or {}}

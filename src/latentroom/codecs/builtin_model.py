@@ -421,8 +421,7 @@ class BuiltinVAE(nn.Module):
         mu, logvar = self.encoder(x)
         if not sample:
             return mu
-        noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-        return mu + noise * torch.exp(0.5 * logvar)
+        return mu + posterior_noise(mu, generator) * torch.exp(0.5 * logvar)
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -432,10 +431,20 @@ class BuiltinVAE(nn.Module):
         ``kl`` is the KL divergence to N(0, I), summed over dims and averaged over frames.
         """
         mu, logvar = self.encoder(x)
-        noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-        z = mu + noise * torch.exp(0.5 * logvar)
+        z = mu + posterior_noise(mu, generator) * torch.exp(0.5 * logvar)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1).mean()
         return self.decoder(z), kl
+
+
+def posterior_noise(mu: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """N(0, 1) noise shaped like ``mu``, drawn on the generator's device and moved to ``mu``'s.
+
+    A CPU generator (what callers and the trainer seed) then gives the same noise whether the
+    model runs on the CPU or a GPU, and works with a model on any device.
+    """
+    where = generator.device if generator is not None else mu.device
+    noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=where)
+    return noise.to(mu.device, non_blocking=True)
 
 
 def count_parameters(module: nn.Module) -> int:

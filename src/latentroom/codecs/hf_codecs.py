@@ -84,6 +84,7 @@ def load_model(
     seed: int,
     config_overrides: dict[str, Any] | None,
     device: str,
+    dtype: str = "float32",
 ) -> Any:
     """Pretrained weights for ``spec`` from the cache/hub, or a seeded random-init model.
 
@@ -99,13 +100,13 @@ def load_model(
     )
     if not random_init:
         return load_pretrained(
-            model_class.from_pretrained, spec.repo_id, codec=spec.name, device=device
+            model_class.from_pretrained, spec.repo_id, codec=spec.name, device=device, dtype=dtype
         )
     try:
         config = config_class(**values)
     except config_errors() as err:
         raise ConfigError(f"config_overrides for {spec.name} are invalid: {err}") from err
-    return build_random(lambda: model_class(config), seed=seed, device=device)
+    return build_random(lambda: model_class(config), seed=seed, device=device, dtype=dtype)
 
 
 def make_mimi(
@@ -114,6 +115,7 @@ def make_mimi(
     seed: int = 0,
     config_overrides: dict[str, Any] | None = None,
     device: str = "cpu",
+    dtype: str = "float32",
     latent: MimiLatent = "raw",
     num_quantizers: int = 8,
 ) -> MimiCodec:
@@ -129,17 +131,22 @@ def make_mimi(
         ``MimiConfig`` fields replacing the published ones (random init only; tests).
     device : str
         Torch device; "meta" builds a weightless model (parameter counts).
+    dtype : {"float32", "bfloat16", "float16"}
+        Model precision; latents and audio come back as float32 either way.
     latent : {"raw", "projected", "dequantized"}
         The continuous view to expose (see ``MimiCodec``).
     num_quantizers : int
         Codebooks used by ``latent="dequantized"``; 8 is Moshi's setting (the config has 32).
     """
     model = load_model(
-        MIMI, random_init=random_init, seed=seed, config_overrides=config_overrides, device=device
-    )
+        MIMI, random_init=random_init, seed=seed, config_overrides=config_overrides,
+        device=device, dtype=dtype,
+    )  # fmt: skip
     if random_init and device != "meta":
         randomise_codebooks(model, seed)
-    return MimiCodec(model, latent=latent, num_quantizers=num_quantizers, device=device)
+    return MimiCodec(
+        model, latent=latent, num_quantizers=num_quantizers, device=device, dtype=dtype
+    )
 
 
 def _factory(spec: HubSpec, codec_class: type[HubCodec], summary: str) -> Callable[..., HubCodec]:
@@ -151,6 +158,7 @@ def _factory(spec: HubSpec, codec_class: type[HubCodec], summary: str) -> Callab
         seed: int = 0,
         config_overrides: dict[str, Any] | None = None,
         device: str = "cpu",
+        dtype: str = "float32",
     ) -> HubCodec:
         model = load_model(
             spec,
@@ -158,8 +166,9 @@ def _factory(spec: HubSpec, codec_class: type[HubCodec], summary: str) -> Callab
             seed=seed,
             config_overrides=config_overrides,
             device=device,
+            dtype=dtype,
         )
-        return codec_class(spec.name, model, device=device)
+        return codec_class(spec.name, model, device=device, dtype=dtype)
 
     make.__doc__ = (
         f"{summary}\n\nOptions as for ``make_mimi`` (``config_overrides`` are "

@@ -36,10 +36,13 @@ def fit_length(y: torch.Tensor, n_samples: int) -> torch.Tensor:
 class HubCodec(Codec):
     """Shared parts of the hub-loaded backends: the model, its device, parameter counting."""
 
-    def __init__(self, name: str, model: Any, *, device: str) -> None:
+    def __init__(self, name: str, model: Any, *, device: str, dtype: str = "float32") -> None:
+        from latentroom.devices import check_dtype, resolve_device
+
         self.name = name
         self.model = model
-        self.device = device
+        self.device = device if device == "meta" else resolve_device(device)
+        self.dtype = check_dtype(dtype)
 
     def modules_for_count(self) -> torch.nn.Module:
         return self.model
@@ -56,8 +59,16 @@ class MimiCodec(HubCodec):
 
     stochastic = False
 
-    def __init__(self, model: Any, *, latent: MimiLatent, num_quantizers: int, device: str) -> None:
-        super().__init__("mimi", model, device=device)
+    def __init__(
+        self,
+        model: Any,
+        *,
+        latent: MimiLatent,
+        num_quantizers: int,
+        device: str,
+        dtype: str = "float32",
+    ) -> None:
+        super().__init__("mimi", model, device=device, dtype=dtype)
         config = model.config
         if latent not in MIMI_LATENTS:
             raise ConfigError(f"mimi latent {latent!r} is unknown; choose one of {MIMI_LATENTS}")
@@ -82,7 +93,7 @@ class MimiCodec(HubCodec):
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
-        z = mimi_encode(self.model, x.to(self.device))
+        z = mimi_encode(self.model, self.place(x))
         quantizer = self.model.quantizer
         if self.latent == "projected":
             semantic = _project(quantizer.semantic_residual_vector_quantizer, z)
@@ -93,7 +104,7 @@ class MimiCodec(HubCodec):
         return z
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        y = mimi_decode(self.model, z.to(self.device))
+        y = mimi_decode(self.model, self.place(z))
         return fit_length(y, z.shape[-1] * self.hop_length)
 
 
@@ -116,8 +127,8 @@ class EncodecCodec(HubCodec):
 
     latent_kind = "pre-quantizer"
 
-    def __init__(self, name: str, model: Any, *, device: str) -> None:
-        super().__init__(name, model, device=device)
+    def __init__(self, name: str, model: Any, *, device: str, dtype: str = "float32") -> None:
+        super().__init__(name, model, device=device, dtype=dtype)
         config = model.config
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
@@ -151,7 +162,7 @@ class EncodecCodec(HubCodec):
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         import torch
 
-        x = x.to(self.device)
+        x = self.place(x)
         step = self.chunk_frames * self.hop_length or x.shape[-1]
         latents, scales = [], []
         for start in range(0, x.shape[-1], step):
@@ -176,7 +187,7 @@ class EncodecCodec(HubCodec):
     def _decode_with_meta(
         self, z: torch.Tensor, meta: dict[str, Any], *, generator: torch.Generator | None
     ) -> torch.Tensor:
-        z = z.to(self.device)
+        z = self.place(z)
         if not self.chunk_frames:
             return self.model.decoder(z)
         step = self.chunk_frames
@@ -216,8 +227,8 @@ class DacCodec(HubCodec):
 
     latent_kind = "pre-quantizer"
 
-    def __init__(self, name: str, model: Any, *, device: str) -> None:
-        super().__init__(name, model, device=device)
+    def __init__(self, name: str, model: Any, *, device: str, dtype: str = "float32") -> None:
+        super().__init__(name, model, device=device, dtype=dtype)
         config = model.config
         self.sample_rate = int(config.sampling_rate)
         self.channels = 1
@@ -227,10 +238,10 @@ class DacCodec(HubCodec):
     def _encode(
         self, x: torch.Tensor, *, sample: bool, generator: torch.Generator | None
     ) -> torch.Tensor:
-        return self.model.encoder(pad_to_hop(x.to(self.device), self.hop_length))
+        return self.model.encoder(pad_to_hop(self.place(x), self.hop_length))
 
     def _decode(self, z: torch.Tensor, *, generator: torch.Generator | None) -> torch.Tensor:
-        y = self.model.decoder(z.to(self.device))
+        y = self.model.decoder(self.place(z))
         return fit_length(y, z.shape[-1] * self.hop_length)
 
 

@@ -89,14 +89,17 @@ def merge_config(
     return {**published, **(overrides or {})}
 
 
-def build_random(factory: Callable[[], M], *, seed: int, device: str) -> M:
-    """Build a model with random weights drawn from ``seed``, in eval mode.
+def build_random(factory: Callable[[], M], *, seed: int, device: str, dtype: str = "float32") -> M:
+    """Build a model with random weights drawn from ``seed``, in eval mode, on ``device``.
 
     The model libraries initialise weights from torch's global generator; ``fork_rng`` gives
-    them a seeded copy and restores the caller's global state afterwards. On ``device="meta"``
-    nothing is allocated (enough for parameter counts).
+    them a seeded copy and restores the caller's global state afterwards. Weights are drawn on
+    the CPU in float32 and then moved, so a seed gives the same weights on every device. On
+    ``device="meta"`` nothing is allocated (enough for parameter counts).
     """
     import torch
+
+    from latentroom.devices import resolve_device, torch_dtype
 
     if device == "meta":
         with torch.device("meta"):
@@ -104,7 +107,7 @@ def build_random(factory: Callable[[], M], *, seed: int, device: str) -> M:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = factory()
-    return model.to(device).eval()
+    return model.to(device=resolve_device(device), dtype=torch_dtype(dtype)).eval()
 
 
 def load_pretrained(
@@ -113,22 +116,22 @@ def load_pretrained(
     *,
     codec: str,
     device: str,
+    dtype: str = "float32",
     subfolder: str | None = None,
 ) -> M:
     """Load weights with ``loader`` (a ``from_pretrained``), from the cache when they are there.
 
     Cached weights load with ``local_files_only=True`` (no network at all); otherwise the
-    library may download them, unless ``HF_HUB_OFFLINE=1``. The model is returned in float32
-    and eval mode, whatever dtype the checkpoint holds.
+    library may download them, unless ``HF_HUB_OFFLINE=1``. The model is returned on ``device``
+    in ``dtype`` (float32 by default) and eval mode, whatever dtype the checkpoint holds.
 
     Raises
     ------
     BackendUnavailableError
         The weights are neither cached nor downloadable; one line naming the id to fetch.
     """
-    import torch
-
     from latentroom.codecs.compat import hub_cache
+    from latentroom.devices import resolve_device, torch_dtype
 
     kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder else {}
     local = weights_cached(repo_id, subfolder)
@@ -137,8 +140,8 @@ def load_pretrained(
     except (OSError, ValueError) as err:
         logger.debug("loading %s failed: %s", repo_id, err)
         raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder)) from None
-    # transformers 5 keeps the checkpoint's dtype ("auto"); latentroom runs in float32.
-    return model.to(device=device, dtype=torch.float32).eval()
+    # transformers 5 keeps the checkpoint's dtype ("auto"); latentroom sets its own.
+    return model.to(device=resolve_device(device), dtype=torch_dtype(dtype)).eval()
 
 
 def missing_weights_message(codec: str, repo_id: str, subfolder: str | None = None) -> str:

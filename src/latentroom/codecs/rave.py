@@ -59,7 +59,12 @@ class RaveSpec:
 
 
 def load_rave(
-    path: str, *, sample_rate: int | None = None, random_init: bool = False, **unknown: Any
+    path: str,
+    *,
+    sample_rate: int | None = None,
+    random_init: bool = False,
+    device: str = "cpu",
+    **unknown: Any,
 ) -> RaveCodec:
     """Load a RAVE TorchScript export as a codec (registry factory for ``rave:PATH``).
 
@@ -73,6 +78,8 @@ def load_rave(
     random_init : bool
         Not supported: an export carries its own architecture and weights, so there is no
         published config to re-initialise. ``True`` raises ``ConfigError``.
+    device : str
+        Where the module runs (``auto``, ``cpu``, ``cuda[:N]``, ``mps``); exports run in float32.
 
     Raises
     ------
@@ -83,7 +90,7 @@ def load_rave(
     if unknown:
         raise ConfigError(
             f"unknown option(s) {', '.join(sorted(unknown))} for codec rave:; "
-            "allowed: sample_rate, random_init"
+            "allowed: sample_rate, random_init, device"
         )
     if random_init:
         raise ConfigError(
@@ -93,7 +100,7 @@ def load_rave(
     file = Path(path).expanduser()  # the shell leaves "~" after "rave:" unexpanded
     module = load_script(file)
     spec = read_spec(module, file, sample_rate=sample_rate)
-    codec = RaveCodec(module, spec, name=f"rave:{path}")
+    codec = RaveCodec(module, spec, name=f"rave:{path}", device=device)
     if spec.streaming:
         codec.warn_streaming(spec.streaming)
     return codec
@@ -218,9 +225,14 @@ class RaveCodec(Codec):
     latent_kind = "rave-pca-sample"
     stochastic = True
 
-    def __init__(self, module: torch.jit.ScriptModule, spec: RaveSpec, *, name: str) -> None:
+    def __init__(
+        self, module: torch.jit.ScriptModule, spec: RaveSpec, *, name: str, device: str = "cpu"
+    ) -> None:
+        from latentroom.devices import resolve_device
+
         self.name = name
-        self.module = module
+        self.device = resolve_device(device)
+        self.module = module.to(self.device)
         self.spec = spec
         self.sample_rate = spec.sample_rate
         self.channels = spec.in_channels
@@ -267,9 +279,11 @@ class RaveCodec(Codec):
         else:
             seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
         before = None if method in self._state_checked else self._buffer_snapshot()
-        with torch.random.fork_rng(devices=[]):
+        # The module draws from the global RNG of the device it runs on: fork that one too.
+        devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            out: torch.Tensor = getattr(self.module, method)(tensor)
+            out: torch.Tensor = getattr(self.module, method)(self.place(tensor))
         if before is not None:
             self._state_checked.add(method)
             changed = [

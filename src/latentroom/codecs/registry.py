@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from latentroom.errors import ConfigError
+from latentroom.errors import ConfigError, DeviceError
 
 if TYPE_CHECKING:
     from latentroom.codecs.base import Codec
@@ -84,19 +84,48 @@ def get_codec(name: str, **options: Any) -> Codec:
     name : str
         A registered name (see ``latentroom codecs``) or ``prefix:ARG``.
     **options
-        Passed to the backend factory (``random_init=True``, ``device``, backend options).
+        Passed to the backend factory (``random_init=True``, backend options). ``device``
+        (``auto``, ``cpu``, ``cuda[:N]``, ``mps``; ``meta`` for weightless models) is resolved
+        with ``latentroom.devices`` first; ``device`` and ``dtype`` may be given to any codec:
+        one whose factory does not name them runs only on the CPU in float32.
 
     Raises
     ------
     ConfigError
         Unknown name (the message lists the valid ones) or bad options.
+    DeviceError
+        A device that is not here, or a device / dtype the codec cannot run in.
     BackendUnavailableError
         The backend's extra is not installed or its weights are not on this machine.
     """
     entry, arg = resolve(name)
     factory = entry.load_factory()
+    options = _placement_options(name, factory, options)
     _check_options(name, factory, options)
     return factory(arg, **options) if arg is not None else factory(**options)
+
+
+def _placement_options(
+    name: str, factory: Callable[..., Codec], options: dict[str, Any]
+) -> dict[str, Any]:
+    """Resolve ``device``; drop ``device``/``dtype`` a factory lacks when they are the CPU/fp32."""
+    from latentroom.devices import check_dtype, resolve_device
+
+    options = dict(options)
+    if options.get("device", "meta") != "meta":
+        options["device"] = resolve_device(options["device"])
+    if "dtype" in options:
+        check_dtype(options["dtype"])
+    takes = inspect.signature(factory).parameters  # named ones only: **options may not place
+    for key, default in (("device", "cpu"), ("dtype", "float32")):
+        if key in options and key not in takes:
+            if options[key] != default:
+                raise DeviceError(
+                    f"--{key} {options[key]}: codec {name!r} runs only with {key} {default}; "
+                    f"use --{key} {default}"
+                )
+            del options[key]
+    return options
 
 
 def _check_options(name: str, factory: Callable[..., Codec], options: dict[str, Any]) -> None:

@@ -25,6 +25,8 @@ def render_spec(
     seed: int | None = None,
     level: str | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> dict[str, Path]:
     """Render the spec file into ``out_dir``; return the written files by role.
 
@@ -43,6 +45,8 @@ def render_spec(
         ``peak:X``, ``off``; see ``latentroom.audio.levels``).
     progress : callable or None
         Advance callback (``n_steps(spec)`` units in all).
+    device, dtype : str
+        Where the spec's codec runs and in which precision (see ``latentroom.devices``).
 
     Returns
     -------
@@ -54,7 +58,7 @@ def render_spec(
     if level is not None:
         spec = dataclasses.replace(spec, level=str(LevelPolicy.parse(level)))
     check_outputs(list(output_paths(out_dir, spec).values()), force=force)
-    composition = compose(spec, seed=seed, progress=progress)
+    composition = compose(spec, seed=seed, progress=progress, device=device, dtype=dtype)
     return write_composition(composition, out_dir)
 
 

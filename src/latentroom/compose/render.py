@@ -74,6 +74,8 @@ def compose(
     seed: int | None = None,
     codec: Codec | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> Composition:
     """Render ``spec`` in memory.
 
@@ -87,12 +89,14 @@ def compose(
         The codec to use; None builds ``get_codec(spec.codec)``.
     progress : callable or None
         Called with 1 after each source, synth and section, and after decoding.
+    device, dtype : str
+        Where a codec built here runs, and in which precision.
     """
     from latentroom.codecs import get_codec
 
     spec = resolve_seeds(spec, seed=seed)
     advance = progress or (lambda n: None)
-    model = codec if codec is not None else get_codec(spec.codec)
+    model = codec if codec is not None else get_codec(spec.codec, device=device, dtype=dtype)
     materials = _load_sources(spec, model, advance)
     stats = {
         st.name: compute_stats(

@@ -65,15 +65,22 @@ def load_input(
     return trajectory.with_data(trajectory.data, source=str(path))
 
 
-def load_inputs(paths: list[Path], *, codec_name: str | None = None) -> list[LatentTrajectory]:
-    """``load_input`` for each path; the codec ``codec_name`` is built once, on first audio."""
+def load_inputs(
+    paths: list[Path],
+    *,
+    codec_name: str | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+) -> list[LatentTrajectory]:
+    """``load_input`` for each path; the codec ``codec_name`` is built once (on ``device`` in
+    ``dtype``), on first audio."""
     from latentroom.codecs import get_codec
 
     built: list[Codec] = []
 
     def build() -> Codec:
         if not built:
-            built.append(get_codec(str(codec_name)))
+            built.append(get_codec(str(codec_name), device=device, dtype=dtype))
         return built[0]
 
     return [load_input(p, codec=build if codec_name else None) for p in paths]

@@ -89,14 +89,38 @@ class NnTildeCodec(torch.nn.Module):
         self.host_sr = sample_rate
 
 
+def check_runs_on(scripted: torch.jit.ScriptModule, config: BuiltinConfig, device: str) -> None:
+    """Encode and decode two hops of silence with ``scripted`` on ``device``; refuse a mismatch."""
+    from latentroom.devices import resolve_device
+    from latentroom.errors import CheckpointError
+
+    scripted.to(resolve_device(device))
+    x = torch.zeros(1, 1, 2 * config.hop_length, device=resolve_device(device))
+    with torch.inference_mode():
+        y = scripted.forward(x)
+    if tuple(y.shape) != tuple(x.shape) or not bool(torch.isfinite(y).all()):
+        raise CheckpointError(
+            f"the scripted model returned shape {tuple(y.shape)} (or non-finite audio) for "
+            f"{tuple(x.shape)} on {device}; re-train or re-load the weights"
+        )
+
+
 def script_codec(model: BuiltinVAE, config: BuiltinConfig) -> torch.jit.ScriptModule:
     """The scripted nn~ module for ``model`` (in eval mode)."""
     return torch.jit.script(NnTildeCodec(model, config).eval())
 
 
-def export_nn_tilde(path: str | os.PathLike[str], model: BuiltinVAE, config: BuiltinConfig) -> Path:
-    """Script ``model`` for nn~ and save it atomically to ``path`` (a ``.ts`` file)."""
+def export_nn_tilde(
+    path: str | os.PathLike[str], model: BuiltinVAE, config: BuiltinConfig, *, device: str = "cpu"
+) -> Path:
+    """Script ``model`` for nn~ and save it atomically to ``path`` (a ``.ts`` file).
+
+    The scripted module is first run once on ``device`` (a check that it works there); the file
+    holds CPU weights, which every host can load (nn~ moves the model to its GPU itself).
+    """
     scripted = script_codec(model, config)
+    check_runs_on(scripted, config, device)
+    scripted.to("cpu")
     target = Path(path)
     with atomic_path(target) as tmp:
         scripted.save(str(tmp))

@@ -20,7 +20,7 @@ from latentroom import __version__
 from latentroom.audio.levels import LOOP_MODES, LevelPolicy, level_audio, over_full_scale_warning
 from latentroom.errors import ConfigError, LatentroomError
 from latentroom.feedback import manifest as mf
-from latentroom.feedback.backends.base import Backend, get_backend
+from latentroom.feedback.backends.base import Backend, get_backend, placement_options
 from latentroom.feedback.metrics import audio_metrics, latent_drift, latent_scale
 from latentroom.feedback.schedule import Schedule, pass_seed, schedule_from_dict
 
@@ -50,9 +50,19 @@ class LoopSettings:
     backend_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"model": ...}
     seed: int = 0  # master seed; pass i gets pass_seed(seed, i)
     level: str = "keep"  # per-pass level policy (latentroom.audio.levels), e.g. "lufs:-23"
+    device: str = "cpu"  # where the backend's model runs (latentroom.devices spelling)
+    dtype: str = "float32"  # its precision, where the backend lets latentroom choose
 
     def __post_init__(self) -> None:
         LevelPolicy.parse(self.level, allowed=LOOP_MODES)  # refuse a bad policy before any pass
+
+
+def build_backend(name: str, options: dict[str, Any], device: str, dtype: str) -> Backend:
+    """``get_backend(name, **options)`` placed on ``device`` (resolved here) in ``dtype``."""
+    from latentroom.devices import check_dtype, resolve_device
+
+    where = placement_options(name, resolve_device(device), check_dtype(dtype))
+    return get_backend(name, **options, **where)
 
 
 def seed_input(config: dict[str, Any] | None = None) -> LoopInput:
@@ -86,8 +96,8 @@ def start_run(
 ) -> dict[str, Any]:
     """Run a feedback loop into ``run_dir``; return the final manifest.
 
-    ``backend`` is the already built ``get_backend(settings.backend, **settings.backend_options)``
-    (None: build it here).
+    ``backend`` is the already built ``build_backend(...)`` of ``settings`` (None: build it
+    here).
 
     Raises
     ------
@@ -99,7 +109,9 @@ def start_run(
     """
     run_dir = Path(run_dir)
     if backend is None:
-        backend = get_backend(settings.backend, **settings.backend_options)
+        backend = build_backend(
+            settings.backend, settings.backend_options, settings.device, settings.dtype
+        )
     check_run_dir(run_dir, force=force, inputs=_input_files(loop_input))
     mf.clear_run(run_dir)
     manifest = _new_manifest(loop_input, settings, backend)
@@ -119,8 +131,11 @@ class OpenRun:
     backend: Backend
 
 
-def open_run(run_dir: str | Path) -> OpenRun:
+def open_run(run_dir: str | Path, *, device: str | None = None) -> OpenRun:
     """Check that ``run_dir`` can resume and rebuild its backend, writing nothing.
+
+    The backend runs on ``device`` (None: the device the run recorded; a run from another
+    machine may need ``"auto"`` or ``"cpu"``), in the dtype the run recorded.
 
     Raises
     ------
@@ -131,7 +146,7 @@ def open_run(run_dir: str | Path) -> OpenRun:
     """
     run_dir = Path(run_dir)
     manifest = mf.read_manifest(run_dir)
-    return OpenRun(run_dir, manifest, _check_resumable(run_dir, manifest))
+    return OpenRun(run_dir, manifest, _check_resumable(run_dir, manifest, device))
 
 
 def resume_run(run: str | Path | OpenRun, *, progress: Progress | None = None) -> dict[str, Any]:
@@ -150,7 +165,7 @@ def resume_run(run: str | Path | OpenRun, *, progress: Progress | None = None) -
     return _continue(run.run_dir, manifest, run.backend, loop_input, progress)
 
 
-def _check_resumable(run_dir: Path, manifest: dict[str, Any]) -> Backend:
+def _check_resumable(run_dir: Path, manifest: dict[str, Any], device: str | None) -> Backend:
     """Refuse a run whose finished files changed; build its backend."""
     for record in manifest["passes"]:
         path = run_dir / record["file"]
@@ -160,7 +175,9 @@ def _check_resumable(run_dir: Path, manifest: dict[str, Any]) -> Backend:
                 "the run cannot resume (start again with --force)"
             )
     record = manifest["backend"]
-    return get_backend(record["name"], **record["options"])
+    placed = manifest.get("placement", {})  # runs from before devices ran on the CPU
+    device = device or placed.get("device", "cpu")
+    return build_backend(record["name"], record["options"], device, placed.get("dtype", "float32"))
 
 
 def check_run_dir(run_dir: str | Path, *, force: bool, inputs: list[Path] | None = None) -> None:
@@ -201,6 +218,7 @@ def _new_manifest(
             "name": settings.backend,
             "options": dict(settings.backend_options),
         },
+        "placement": _placement(settings),
         "input": {**loop_input.source, "pulse_times": [float(t) for t in loop_input.pulse_times]},
         "latent_codec": None,
         "level": str(LevelPolicy.parse(settings.level, allowed=LOOP_MODES)),
@@ -209,6 +227,13 @@ def _new_manifest(
         "complete": False,
         "timings": {"pass_seconds": [], "resumed_after_pass": []},
     }
+
+
+def _placement(settings: LoopSettings) -> dict[str, Any]:
+    """The resolved device and dtype of a run (with the GPU's name), for the manifest."""
+    from latentroom.devices import placement
+
+    return placement(settings.device, settings.dtype).describe()
 
 
 def _unhonoured(schedule: Schedule, backend: Backend) -> list[str]:

@@ -164,8 +164,12 @@ def load_for_decode(
     codec_name: str | None = None,
     frame_rate: float | None = None,
     random_init: bool = False,
+    device: str = "cpu",
+    dtype: str = "float32",
 ) -> tuple[LatentTrajectory, Codec]:
     """Load a latent file and build the codec that decodes it (from the sidecar unless named).
+
+    The codec runs on ``device`` in ``dtype`` (see ``latentroom.devices``).
 
     Raises
     ------
@@ -181,7 +185,8 @@ def load_for_decode(
     name = codec_name or trajectory.codec
     if not name:
         raise ConfigError(f"{path}: the latents do not say which codec made them; pass --codec")
-    codec = get_codec(name, **({"random_init": True} if random_init else {}))
+    build = {"random_init": True} if random_init else {}
+    codec = get_codec(name, device=device, dtype=dtype, **build)
     codec.check_latent(trajectory)
     if abs(trajectory.frame_rate - codec.frame_rate) > 1e-9 * codec.frame_rate:
         logger.warning(

@@ -15,6 +15,7 @@ import torch
 
 from latentroom.codecs.builtin import write_weights
 from latentroom.codecs.builtin_model import BuiltinVAE, build_model
+from latentroom.devices import placement
 from latentroom.errors import CheckpointError, ConfigError
 from latentroom.fileio import write_text_atomic
 from latentroom.progress import Progress
@@ -97,6 +98,7 @@ def train_codec(
     resume: bool = False,
     init: Path | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> TrainResult:
     """Train the built-in codec on a folder of audio; write weights and logs to ``output_dir``.
 
@@ -119,13 +121,19 @@ def train_codec(
         tensors must fit ``config.model``.
     progress : callable or None
         Called with the number of steps just finished.
+    device : str
+        Where to train (``auto``, ``cpu``, ``cuda[:N]``, ``mps``); batches and posterior noise
+        are drawn on the CPU, so a seed gives the same batches on every device. A run may
+        resume on another device.
     """
     started = time.perf_counter()
+    where = placement(device, "float32")  # before anything is written
     data = data_dir if isinstance(data_dir, TrainingData) else training_data(data_dir, config)
     output_dir.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
     model = build_model(config.model, config.seed)
     if init is not None and not resume:
         _load_init(model, init)
+    model.to(where.device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -137,6 +145,7 @@ def train_codec(
     if progress is not None and step:
         progress(step)
     loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
+    loss_fn.to(where.device)
     state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
     step, last, val_loss = _run_steps(state, step, progress)
     if np.isnan(val_loss):
@@ -147,6 +156,7 @@ def train_codec(
         "val_loss": val_loss,
         "train_loss": last,
         "train": {k: v for k, v in config.to_dict().items() if k != "model"},
+        **where.describe(),
     }
     write_weights(output_dir, model, config.model, info=info)
     return TrainResult(
@@ -186,7 +196,7 @@ def _run_steps(run: _Run, step: int, progress: Progress | None) -> tuple[int, fl
     last = val_loss = float("nan")
     try:
         while step < config.steps:
-            row = _train_step(run.model, run.optimizer, run.loss_fn, run.data, config, step)
+            row = train_step(run.model, run.optimizer, run.loss_fn, run.data, config, step)
             step += 1
             last = row["loss"]
             if step % config.checkpoint_every == 0 or step == config.steps:
@@ -235,6 +245,7 @@ def evaluate_model(
     *,
     max_clips: int | None = None,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Score the trained model in ``output_dir`` on ``eval_dir`` beside the PCA baseline.
 
@@ -246,7 +257,7 @@ def evaluate_model(
     from latentroom.evaluation.evaluate import EvalConfig, evaluate_codec
     from latentroom.evaluation.report import write_report
 
-    codec = load_builtin(checkpoint=output_dir)
+    codec = load_builtin(checkpoint=output_dir, device=device)
     config = EvalConfig(max_clips=max_clips, baseline=True)
     evaluation = evaluate_codec(codec, eval_dir, config, progress=progress)
     return write_report(output_dir / "eval", evaluation, force=True)
@@ -259,7 +270,7 @@ def step_generators(seed: int, step: int) -> tuple[np.random.Generator, torch.Ge
     return numpy_rng, torch.Generator().manual_seed(torch_seed)
 
 
-def _train_step(
+def train_step(
     model: BuiltinVAE,
     optimizer: torch.optim.Optimizer,
     loss_fn: ReconstructionLoss,
@@ -269,9 +280,8 @@ def _train_step(
 ) -> dict[str, float]:
     """One optimiser step (0-based ``step``); return the logged values."""
     numpy_rng, generator = step_generators(config.seed, step)
-    batch = torch.from_numpy(
-        data.batch(numpy_rng, config.batch_size, config.segment_samples(), config.gain_db)
-    )
+    segments = data.batch(numpy_rng, config.batch_size, config.segment_samples(), config.gain_db)
+    batch = to_device(torch.from_numpy(segments), _device_of(model))
     lr, beta = lr_at(step, config), beta_at(step, config)
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -283,14 +293,9 @@ def _train_step(
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
-    return {
-        "loss": loss.item(),
-        "stft": losses["stft"].item(),
-        "mel": losses["mel"].item(),
-        "kl": kl.item(),
-        "beta": beta,
-        "lr": lr,
-    }
+    # One device-to-host copy per step instead of four.
+    logged = torch.stack([loss, losses["stft"], losses["mel"], kl]).detach().tolist()
+    return {**dict(zip(("loss", "stft", "mel", "kl"), logged, strict=True)), "beta": beta, "lr": lr}
 
 
 def validate(model: BuiltinVAE, loss_fn: ReconstructionLoss, data: TrainingData) -> float:
@@ -299,9 +304,20 @@ def validate(model: BuiltinVAE, loss_fn: ReconstructionLoss, data: TrainingData)
     totals = []
     with torch.inference_mode():
         for start in range(0, len(data.validation), 8):
-            x = torch.from_numpy(data.validation[start : start + 8])
+            x = to_device(torch.from_numpy(data.validation[start : start + 8]), _device_of(model))
             totals.append(float(loss_fn(model.decoder(model.encode(x)), x)["total"]) * len(x))
     return sum(totals) / len(data.validation)
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU batch to ``device``; through pinned memory for CUDA (an async copy)."""
+    if device.type != "cuda":
+        return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 def _trim_log(path: Path, step: int) -> None:

@@ -120,6 +120,37 @@ def fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     return np.pad(samples, ((0, 0), (0, n_samples - samples.shape[1])))
 
 
+def placement_options(name: str, device: str, dtype: str = "float32") -> dict[str, Any]:
+    """Backend options that put backend ``name`` on a resolved ``device`` in ``dtype``.
+
+    Rooms take both (their codec runs there); ACE-Step 1.5 takes the device and picks its own
+    precision; ACE-Step v1 takes a dtype and, on CUDA, the GPU index (elsewhere its pipeline
+    picks the device itself).
+
+    Raises
+    ------
+    DeviceError
+        A dtype the backend cannot be asked for.
+    """
+    from latentroom.errors import DeviceError
+
+    if name.startswith("room:"):
+        return {"device": device, "dtype": dtype}
+    if name == "acestep":
+        if dtype != "float32":
+            raise DeviceError(
+                f"--dtype {dtype}: the acestep backend picks its own precision (bfloat16 on "
+                "CUDA); leave --dtype out"
+            )
+        # ACE-Step's own spelling of the first GPU ("cuda"); other indices pass as they are.
+        return {"device": "cuda" if device == "cuda:0" else device}
+    if name == "acestep-v1":
+        if not device.startswith("cuda"):
+            return {"dtype": dtype}
+        return {"device_id": int(device.partition(":")[2] or 0), "dtype": dtype}
+    return {}
+
+
 def reject_options(backend: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     """Raise ``ConfigError`` naming the first option ``backend`` does not take."""
     unknown = sorted(set(options) - set(allowed))

@@ -61,17 +61,21 @@ class RoomBackend(Backend):
         return {**super().describe(), "codec": self.codec.describe()}
 
 
-def make_room(codec_name: str, **options: Any) -> RoomBackend:
-    """Registry factory for ``room:CODEC``: builds ``get_codec(codec_name)``.
+def make_room(
+    codec_name: str, *, device: str = "cpu", dtype: str = "float32", **options: Any
+) -> RoomBackend:
+    """Registry factory for ``room:CODEC``: builds ``get_codec(codec_name)`` on ``device``.
 
     Raises
     ------
     ConfigError
-        Options given (the room takes none) or an unknown codec.
+        Other options given (the room takes only device and dtype) or an unknown codec.
+    DeviceError
+        A device that is not here, or one / a dtype the codec cannot run in.
     BackendUnavailableError, CheckpointError
         The codec cannot be loaded here.
     """
-    reject_options(f"room:{codec_name}", options, ())
+    reject_options(f"room:{codec_name}", options, ("device", "dtype"))
     from latentroom.codecs.registry import get_codec
 
-    return RoomBackend(get_codec(codec_name))
+    return RoomBackend(get_codec(codec_name, device=device, dtype=dtype))
