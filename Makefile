@@ -27,7 +27,8 @@ $(COMPAT_STAMP): pyproject.toml
 	$(COMPAT_PY) -m pip install -e ".[dev,acestep]"
 	# ACE-Step 1.5's 2026-02-12 snapshot, the only ACE-Step 1.5 on PyPI: too old for the backend,
 	# so the real-source test checks its one-line refusal (no deps: it pins a CUDA torch).
-	$(COMPAT_PY) -m pip install --no-deps ace-step15-fork==20260212 numba
+	$(COMPAT_PY) -m pip install --no-deps ace-step15-fork==20260212
+	$(COMPAT_PY) -m pip install numba
 	touch $(COMPAT_STAMP)
 
 demo: $(VENV_STAMP)
