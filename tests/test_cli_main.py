@@ -38,3 +38,34 @@ def test_importing_the_cli_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == ""
+
+
+def _leaf_commands() -> list[list[str]]:
+    import typer
+
+    from latentroom.cli.main import app
+
+    root = typer.main.get_command(app)
+    paths = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", None)
+        paths += [[name, sub] for sub in subs] if subs else [[name]]
+    return paths
+
+
+def test_version_and_short_help(run_cli: Callable[..., Any]) -> None:
+    from latentroom import __version__
+
+    result = run_cli("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"latentroom {__version__}"
+    assert run_cli("-h").stdout.startswith("Usage: latentroom")
+
+
+def test_shared_flags_are_spelled_the_same_on_every_command(run_cli: Callable[..., Any]) -> None:
+    for path in _leaf_commands():
+        text = run_cli(*path, "-h").stdout
+        assert text.startswith(f"Usage: latentroom {' '.join(path)}"), path
+        for twin in ("--no-force", "--no-quiet", "--no-resume"):
+            assert twin not in text, (path, twin)
+        if "--quiet" in text:
+            assert "-q, --quiet" in text, path

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, resolved
+from latentroom.cli.options import DeviceOpt, ForceOpt, QuietOpt, resolved
 
 analyze_app = typer.Typer(
     help="Measure how predictable latent trajectories are.", no_args_is_help=True
@@ -25,8 +25,6 @@ DropOpt = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the split, fits and bootstrap.")]
 BootOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.")]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite this phase's outputs.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 StrictOpt = Annotated[
     bool,
     typer.Option(
@@ -193,7 +191,7 @@ def compare(
     ] = None,
     n_boot: BootOpt = 1000,
     seed: SeedOpt = 0,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite a comparison.")] = False,
+    force: ForceOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
     device: DeviceOpt = "auto",

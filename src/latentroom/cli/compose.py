@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from latentroom.cli.levels import OUTPUT_HELP
-from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
+from latentroom.cli.options import DeviceOpt, DtypeOpt, ForceOpt, QuietOpt, placed
 
 compose_app = typer.Typer(
     help="Compose in latent space (after UnRAVEl): stats, synth, patterns, tempo, specs.",
@@ -16,7 +16,6 @@ compose_app = typer.Typer(
 )
 
 _Output = Annotated[Path, typer.Option("-o", "--output", help="File to write.")]
-_Force = Annotated[bool, typer.Option(help="Overwrite existing outputs.")]
 
 
 @compose_app.command("stats")
@@ -25,7 +24,7 @@ def stats(
     output: _Output,
     codec: Annotated[str | None, typer.Option(help="Codec that encodes audio inputs.")] = None,
     ar_order: Annotated[int, typer.Option(help="Order p of the AR fit (for synth --ar).")] = 2,
-    force: _Force = False,
+    force: ForceOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
 ) -> None:
@@ -55,7 +54,7 @@ def synth(
     frames: Annotated[int, typer.Option(help="Frames to draw.")],
     output: _Output,
     seed: Annotated[int, typer.Option(help="Seed of the one random generator.")] = 0,
-    force: _Force = False,
+    force: ForceOpt = False,
 ) -> None:
     """Draw synthetic latents that follow the statistics of real encodings."""
     from latentroom.compose.stats_file import load_stats
@@ -85,7 +84,7 @@ def pattern(
     cells_per_step: Annotated[int | None, typer.Option(help="blender: cells a step.")] = None,
     n_swaps: Annotated[int | None, typer.Option(help="swapper: swaps (default N).")] = None,
     max_frames: Annotated[int, typer.Option(help="Refuse longer outputs.")] = 200_000,
-    force: _Force = False,
+    force: ForceOpt = False,
 ) -> None:
     """Arrange latents with a pattern (fibo, orale, blender, swapper)."""
     from latentroom.compose.sources import pattern_trajectory
@@ -138,8 +137,8 @@ def render(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
     seed: Annotated[int | None, typer.Option(help="Master seed (overrides the spec).")] = None,
     level: Annotated[str | None, typer.Option(help=OUTPUT_HELP + " Overrides the spec.")] = None,
-    force: _Force = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, resolved
+from latentroom.cli.options import DeviceOpt, ForceOpt, resolved
 
 export_app = typer.Typer(help="Export models for other hosts.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def nn_tilde(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Retrained model folder (default: shipped weights).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite OUTPUT.")] = False,
+    force: ForceOpt = False,
     device: DeviceOpt = "auto",
 ) -> None:
     """Export the built-in codec as a TorchScript file for nn~ in Pure Data or Max.

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from latentroom.cli.levels import OUTPUT_HELP
-from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
+from latentroom.cli.options import DeviceOpt, DtypeOpt, ForceOpt, QuietOpt, placed
 
 
 def register(app: typer.Typer) -> None:
@@ -39,8 +39,8 @@ def encode(
         None, "--overlap-seconds", help="Context each side of a chunk (default 1)."
     ),
     batch_size: int = typer.Option(8, "--batch-size", help="Corpus items per commit."),
-    force: bool = typer.Option(False, "--force", help="Overwrite (a corpus: start over)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
 ) -> None:
@@ -95,8 +95,8 @@ def decode(
         None, "--overlap-seconds", help="Context each side of a chunk (default 1)."
     ),
     level: str = typer.Option("keep", "--level", help=OUTPUT_HELP),
-    force: bool = typer.Option(False, "--force", help="Overwrite the output."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
 ) -> None:

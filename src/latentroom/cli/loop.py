@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from latentroom.cli.levels import LOOP_HELP
-from latentroom.cli.options import DeviceOpt, DtypeOpt, placed
+from latentroom.cli.options import DeviceOpt, DtypeOpt, ForceOpt, QuietOpt, placed
 
 DEFAULT_BACKEND = "room:builtin"
 
@@ -53,8 +53,8 @@ def loop(
     resume: Annotated[
         Path | None, typer.Option(help="Continue the unfinished run in this directory.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing run.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
 ) -> None:

@@ -37,7 +37,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from latentroom import __version__
+
+        typer.echo(f"latentroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Play, furnish and measure the latent spaces of neural audio models."""
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)

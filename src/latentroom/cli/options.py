@@ -1,6 +1,7 @@
-"""Options shared by every command that runs a model: ``--device`` and ``--dtype``.
+"""Options shared by many commands: ``--device``, ``--dtype``, ``--force``, ``--quiet``.
 
-One definition, so the spelling, help text and default are the same everywhere.
+One definition, so the spelling, help text and default are the same everywhere (plain flags: no
+``--no-force`` / ``--no-quiet`` twins).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 DeviceOpt = Annotated[
     str,
     typer.Option(

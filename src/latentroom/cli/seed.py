@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from latentroom.cli.options import ForceOpt
+
 
 def seed(
     output: Annotated[
@@ -51,7 +53,7 @@ def seed(
         str | None, typer.Option(help="Audio subtype (default FLOAT for WAV), e.g. PCM_24.")
     ] = None,
     plot: Annotated[bool, typer.Option(help="Also write a PNG (same stem).")] = False,
-    force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Render a Koenig seed: E(k, n) pulses with noise tails, as audio + JSON (+ PNG).
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, resolved
+from latentroom.cli.options import DeviceOpt, ForceOpt, QuietOpt, resolved
 
 train_app = typer.Typer(help="Train latentroom's own models.", no_args_is_help=True)
 
@@ -22,7 +22,9 @@ def codec(
         float | None, typer.Option(help="Seconds per training segment.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seeds weights, batches and noise.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/train_state.pt.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUTPUT/train_state.pt.")
+    ] = False,
     config: Annotated[
         Path | None, typer.Option(help="JSON training config (keys of TrainConfig).")
     ] = None,
@@ -36,8 +38,8 @@ def codec(
     eval_clips: Annotated[
         int | None, typer.Option(help="Held-out clips per family to score (default: all).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing run in OUTPUT.")] = False,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
 ) -> None:
     """Train the built-in codec on a folder of audio; write OUTPUT/model.safetensors + model.json.
