@@ -57,6 +57,7 @@ def _root(
 ) -> None:
     """Play, furnish and measure the latent spaces of neural audio models."""
 
+
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
