@@ -119,3 +119,13 @@ def test_listing_imports_no_model_library(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_codec_names_ignore_case_and_suggest_the_closest() -> None:
+    from latentroom.codecs.registry import resolve
+    from latentroom.errors import ConfigError
+
+    assert resolve("BuiltIn") == resolve("builtin")
+    assert resolve("RAVE:/Models/X.ts")[1] == "/Models/X.ts"  # the path keeps its case
+    with pytest.raises(ConfigError, match="unknown codec 'encodec24k'; did you mean 'encodec-24k'"):
+        resolve("encodec24k")

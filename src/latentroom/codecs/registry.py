@@ -67,13 +67,21 @@ def codec_entries() -> list[CodecEntry]:
 
 
 def resolve(name: str) -> tuple[CodecEntry, str | None]:
-    """Find the entry for ``name``; return it with the argument of a prefix name (else None)."""
-    if name in _REGISTRY and not name.endswith(":"):
-        return _REGISTRY[name], None
+    """Find the entry for ``name``; return it with the argument of a prefix name (else None).
+
+    Names are matched without regard to case (``EnCodec-24K``); a prefix's argument (a path)
+    keeps its case. An unknown name gets the closest registered one as a suggestion.
+    """
+    import difflib
+
+    if name.lower() in _REGISTRY and not name.endswith(":"):
+        return _REGISTRY[name.lower()], None
     prefix, sep, arg = name.partition(":")
-    if sep and f"{prefix}:" in _REGISTRY and arg:
-        return _REGISTRY[f"{prefix}:"], arg
-    raise ConfigError(f"unknown codec {name!r}; choose one of {', '.join(codec_names())}")
+    if sep and f"{prefix.lower()}:" in _REGISTRY and arg:
+        return _REGISTRY[f"{prefix.lower()}:"], arg
+    close = difflib.get_close_matches(name.lower(), codec_names(), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"unknown codec {name!r}; {hint}choose one of {', '.join(codec_names())}")
 
 
 def get_codec(name: str, **options: Any) -> Codec:
