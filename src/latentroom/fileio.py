@@ -65,3 +65,33 @@ def check_outputs(paths: list[Path], *, force: bool) -> None:
     for path in paths:
         if path.exists():
             raise OutputExistsError(f"{path} already exists; pass --force to overwrite it")
+
+
+@contextlib.contextmanager
+def locked_dir(folder: Path) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder/.lock`` while the block runs (created if missing).
+
+    Two writers of one folder at once would interleave their files; the second one is refused
+    at once rather than made to wait. The lock file stays behind: unlinking it on exit would
+    let a third writer lock a fresh file while the second still holds the old one.
+
+    Raises
+    ------
+    OutputExistsError
+        Another process holds the lock.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise OutputExistsError(
+                f"{folder} is being written by another latentroom process; "
+                "wait for it to finish or choose another output folder"
+            ) from err
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
