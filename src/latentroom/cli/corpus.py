@@ -63,7 +63,9 @@ def build(
     ] = None,
     license: Annotated[
         list[str] | None,
-        typer.Option(help="PATH=LICENSE for one source, or LICENSE for all (repeatable)."),
+        typer.Option(
+            help="License where no Debian copyright file names one: PATH=LICENSE or LICENSE."
+        ),
     ] = None,
     sample_rate: Annotated[int, typer.Option(help="Sample rate of the clips in Hz.")] = 48_000,
     clip_seconds: Annotated[float, typer.Option(help="Length of each clip in seconds.")] = 4.0,
