@@ -168,3 +168,25 @@ def test_midi_files_are_well_formed_and_seeded(tmp_path: Path) -> None:
     assert melodic_piece(40, np.random.default_rng(1)) == data
     assert write_midi_set(tmp_path, per_program=1, drums=2) == 130
     assert (tmp_path / "instrument" / "gm127" / "gm127_0.mid").is_file()
+
+
+def test_owning_packages_parses_dpkg_query_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "dpkg-query"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo 'diversion by foo from: /a/one.wav'\n"
+        "echo 'sounds:amd64: /a/one.wav'\n"
+        "echo 'kit-a, kit-b: /a/two.wav'\n"
+        "echo 'dpkg-query: no path found matching pattern /a/three.wav' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    paths = [Path("/a/one.wav"), Path("/a/two.wav"), Path("/a/three.wav")]
+    assert licenses.owning_packages(paths) == {
+        Path("/a/one.wav"): "sounds",
+        Path("/a/two.wav"): "kit-a",
+    }
