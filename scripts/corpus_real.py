@@ -75,6 +75,9 @@ def main() -> None:
     for program in ("espeak-ng", "text2wave", "fluidsynth", "dpkg-query"):
         if shutil.which(program) is None:
             sys.exit(f"corpus-real: {program} is not installed; run `make corpus-real` as root")
+    if (args.out / "corpus.json").exists():
+        print(f"{args.out} is already built; remove it to build it again")
+        return
     start = time.monotonic()
     sources = Path(f"{args.out}-sources")
     write_midi_set(sources / "midi", seed=args.seed)
