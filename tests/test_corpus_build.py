@@ -35,7 +35,7 @@ License: MIT
 """
 
 
-def tone(path: Path, seconds: float, rate: int = 16_000, *, amp: float = 0.5) -> Path:
+def write_tone(path: Path, seconds: float, rate: int = 16_000, *, amp: float = 0.5) -> Path:
     t = np.arange(round(seconds * rate)) / rate
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), amp * np.sin(2 * np.pi * 220 * t), rate)
@@ -77,9 +77,9 @@ def test_package_license_reads_the_copyright_file_under_doc_root(tmp_path: Path)
 def music(tmp_path: Path) -> Path:
     root = tmp_path / "music"
     for song in ("alpha", "beta", "gamma", "delta"):
-        tone(root / song / "mix.wav", 2.0)
-        tone(root / song / "guitar.wav", 2.0)
-    tone(root / "loose.wav", 2.0)
+        write_tone(root / song / "mix.wav", 2.0)
+        write_tone(root / song / "guitar.wav", 2.0)
+    write_tone(root / "loose.wav", 2.0)
     return root
 
 
@@ -94,6 +94,17 @@ def test_works_are_top_level_folders_and_never_split(music: Path) -> None:
     assert build.split_works(files, config) == splits
     other = build.split_works(files, BuildConfig(sample_rate=16_000, holdout=0.4, seed=4))
     assert set(other) == set(splits)
+
+
+def test_each_source_of_a_family_holds_out_its_own_works(music: Path, tmp_path: Path) -> None:
+    second = tmp_path / "songs"
+    for song in ("x", "y"):
+        write_tone(second / song / "mix.wav", 1.0)
+    sources = [Source(music, "music", "MIT"), Source(second, "music", "MIT")]
+    config = BuildConfig(holdout=0.1)
+    splits = build.split_works(build.scan_sources(sources, config), config)
+    assert [w for w, s in splits.items() if s == "holdout" and w.startswith("music/")] != []
+    assert sorted(s for w, s in splits.items() if w.startswith("songs/")) == ["holdout", "train"]
 
 
 def test_work_regex_picks_the_work(music: Path) -> None:

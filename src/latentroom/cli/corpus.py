@@ -69,7 +69,7 @@ def build(
     ] = None,
     sample_rate: Annotated[int, typer.Option(help="Sample rate of the clips in Hz.")] = 48_000,
     clip_seconds: Annotated[float, typer.Option(help="Length of each clip in seconds.")] = 4.0,
-    holdout: Annotated[float, typer.Option(help="Fraction of each family's works held out.")] = 0.1,
+    holdout: Annotated[float, typer.Option(help="Fraction of each source's works held out.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Picks clip offsets and the split.")] = 0,
     max_clips_per_file: Annotated[int, typer.Option(help="Clips cut from one file at most.")] = 8,
     max_hours: Annotated[

@@ -4,7 +4,8 @@ The layout matches ``corpus synth`` so training and evaluation read either. Ever
 (a file's channels are averaged; there is no upmix), resampled with soxr to the chosen rate and
 written as 16-bit WAV. The split is by *work* (a song, a drum kit, a voice): by default a file's
 work is its top-level folder inside the source (a file directly in the source is its own work),
-or what ``work_regex`` picks out of its path; no work has clips in both splits.
+or what ``work_regex`` picks out of its path; each source holds out its own share of works,
+and no work has clips in both splits.
 
 A build writes into its folder as it goes and keeps a journal of finished source files in
 ``.build/``; killed, it resumes where the journal ends and ends with the same bytes as an
@@ -61,7 +62,7 @@ class BuildConfig:
 
     sample_rate: int = 48_000  # Hz
     clip_seconds: float = 4.0
-    holdout: float = 0.1  # fraction of each family's works held out (at least one of two or more)
+    holdout: float = 0.1  # fraction of each source's works held out (at least one of two or more)
     seed: int = 0  # picks clip offsets and the split
     max_clips_per_file: int = 8
     max_hours: float | None = None  # stop once this much audio is written, sources interleaved
@@ -235,16 +236,20 @@ def stable_key(text: str) -> int:
 
 
 def split_works(files: list[SourceFile], config: BuildConfig) -> dict[str, str]:
-    """``{work: split}``: per family, a seeded shuffle of its works, the last ones held out."""
-    by_family: dict[str, list[str]] = {}
+    """``{work: split}``: per source, a seeded shuffle of its works, the last ones held out.
+
+    Per source rather than per family, so a family fed by several packages (game scores and band
+    songs) holds out works of each of them.
+    """
+    by_source: dict[str, list[str]] = {}
     for f in files:
-        works = by_family.setdefault(f.family, [])
+        works = by_source.setdefault(f.source, [])
         if f.work not in works:
             works.append(f.work)
     splits: dict[str, str] = {}
-    for family, works in sorted(by_family.items()):
+    for source, works in sorted(by_source.items()):
         rng = np.random.default_rng(
-            np.random.SeedSequence(config.seed, spawn_key=(0, stable_key(family)))
+            np.random.SeedSequence(config.seed, spawn_key=(0, stable_key(source)))
         )
         order = [works[i] for i in rng.permutation(len(works))]
         n_holdout = round(len(order) * config.holdout)
