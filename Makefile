@@ -39,7 +39,7 @@ clean:
 	rm -rf .venv runs
 
 # Real, freely licensed audio from Debian packages (docs/real-audio.md): music, drums, instrument
-# and voice, about 7 hours, into runs/corpus-real (never committed). Installs the packages with
+# and voice, 7.6 hours, into runs/corpus-real (never committed). Installs the packages with
 # apt-get where it can (root), like system-deps; a killed build resumes when run again.
 CORPUS_PACKAGES := wesnoth-1.16-music fretsonfire-songs-muldjord fretsonfire-songs-sectoid \
 	hydrogen-drumkits fluid-soundfont-gm fluidsynth festival festvox-kallpc16k festvox-kdlpc16k \
