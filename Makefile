@@ -59,3 +59,20 @@ bench: $(VENV_STAMP)
 
 clean:
 	rm -rf .venv .venv-compat runs
+
+# Real, freely licensed audio from Debian packages (docs/real-audio.md): music, drums, instrument
+# and voice, 7.6 hours, into runs/corpus-real (never committed). Installs the packages with
+# apt-get where it can (root), like system-deps; a killed build resumes when run again.
+CORPUS_PACKAGES := wesnoth-1.16-music fretsonfire-songs-muldjord fretsonfire-songs-sectoid \
+	hydrogen-drumkits fluid-soundfont-gm fluidsynth festival festvox-kallpc16k festvox-kdlpc16k \
+	festvox-us-slt-hts espeak-ng
+.PHONY: corpus-real
+corpus-real: $(VENV_STAMP)
+	@missing=$$(for p in $(CORPUS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$missing >/dev/null; \
+		else echo "corpus-real needs the Debian packages:" $$missing; exit 2; fi; \
+	fi
+	$(PY) scripts/corpus_real.py runs/corpus-real

@@ -98,3 +98,33 @@ def _check_writable(path: Path, *, folder: bool) -> None:
         raise ConfigError(f"{path}: {parent} is a file, not a folder; choose another path")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{path}: cannot write into {parent}; choose a writable folder")
+
+
+@contextlib.contextmanager
+def locked_dir(folder: Path) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder/.lock`` while the block runs (created if missing).
+
+    Two writers of one folder at once would interleave their files; the second one is refused
+    at once rather than made to wait. The lock file stays behind: unlinking it on exit would
+    let a third writer lock a fresh file while the second still holds the old one.
+
+    Raises
+    ------
+    OutputExistsError
+        Another process holds the lock.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise OutputExistsError(
+                f"{folder} is being written by another latentroom process; "
+                "wait for it to finish or choose another output folder"
+            ) from err
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
