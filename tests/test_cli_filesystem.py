@@ -93,3 +93,34 @@ def test_training_on_less_than_one_segment_is_refused(run_cli: Run, tmp_path: Pa
     result = run_cli("train", "codec", *args)
     _one_line_exit_2(result, "is less than one training segment")
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("target", ["loop", "encode", "train"])
+def test_a_second_writer_of_the_same_output_is_refused(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path, target: str
+) -> None:
+    # Two loops with different seeds once wrote one folder at once and left a silent mix.
+    import soundfile as sf
+
+    from latentroom.fileio import hold_lock, locked_dir
+
+    wav = tmp_path / "in" / "a.wav"
+    wav.parent.mkdir()
+    noise = 0.1 * np.random.default_rng(0).standard_normal(3 * 16_000)
+    sf.write(str(wav), noise.astype(np.float32), 16_000)
+    out = tmp_path / {"loop": "run", "encode": "c.zarr", "train": "model"}[target]
+    args = {
+        "loop": ("loop", wav, "-o", out, "--backend", "room:tiny", "--passes", "1", "-q"),
+        "encode": ("encode", wav.parent, "-c", tiny_codec_name, "-o", out, "-q"),
+        "train": ("train", "codec", "--data", wav.parent, "-o", out, "--steps", "1", "-q"),
+    }[target]
+    held = (
+        hold_lock(out.with_name(f".{out.name}.lock"), what=out)
+        if target == "encode"
+        else (locked_dir(out))
+    )
+    with held:  # another process is writing it
+        result = run_cli(*args)
+    _one_line_exit_2(result, "is being written by another latentroom process")
+    left = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert left == ([] if target == "encode" else [".lock"])

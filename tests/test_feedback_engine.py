@@ -88,7 +88,7 @@ def test_engine_equals_manual_backend_calls(whole: Path, room: str) -> None:
 def test_run_directory_holds_everything(whole: Path, room: str) -> None:
     out = whole
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*FILES, "iter_00.wav", "iter_01.wav", "iter_02.wav", "iter_03.wav"]
+        [*FILES, ".lock", "iter_00.wav", "iter_01.wav", "iter_02.wav", "iter_03.wav"]
     )
     manifest = read_manifest(out)
     assert manifest["backend"]["name"] == room

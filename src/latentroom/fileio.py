@@ -113,18 +113,35 @@ def locked_dir(folder: Path) -> Iterator[Path]:
     OutputExistsError
         Another process holds the lock.
     """
+    folder.mkdir(parents=True, exist_ok=True)
+    with hold_lock(folder / ".lock", what=folder):
+        yield folder
+
+
+@contextlib.contextmanager
+def hold_lock(lock: Path, *, what: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``lock`` (created if missing) for ``what``.
+
+    For outputs a writer may delete and rebuild whole (a zarr store replaced with ``--force``),
+    the lock lives beside them: a lock file inside would be deleted while held.
+
+    Raises
+    ------
+    OutputExistsError
+        Another process holds the lock.
+    """
     import fcntl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as handle:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
             raise OutputExistsError(
-                f"{folder} is being written by another latentroom process; "
-                "wait for it to finish or choose another output folder"
+                f"{what} is being written by another latentroom process; "
+                "wait for it to finish or choose another output"
             ) from err
         try:
-            yield folder
+            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

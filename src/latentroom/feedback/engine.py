@@ -23,6 +23,7 @@ from latentroom.feedback import manifest as mf
 from latentroom.feedback.backends.base import Backend, get_backend, placement_options
 from latentroom.feedback.metrics import audio_metrics, latent_drift, latent_scale
 from latentroom.feedback.schedule import Schedule, pass_seed, schedule_from_dict
+from latentroom.fileio import locked_dir
 
 if TYPE_CHECKING:
     from latentroom.audio.types import Audio
@@ -113,13 +114,14 @@ def start_run(
             settings.backend, settings.backend_options, settings.device, settings.dtype
         )
     check_run_dir(run_dir, force=force, inputs=_input_files(loop_input))
-    mf.clear_run(run_dir)
-    manifest = _new_manifest(loop_input, settings, backend)
-    for message in manifest["warnings"]:
-        logger.warning("%s", message)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    mf.write_manifest(run_dir, manifest)
-    return _continue(run_dir, manifest, backend, loop_input, progress)
+    with locked_dir(run_dir):  # a second loop into the same folder is refused, not mixed in
+        check_run_dir(run_dir, force=force)  # again: another run may have finished meanwhile
+        mf.clear_run(run_dir)
+        manifest = _new_manifest(loop_input, settings, backend)
+        for message in manifest["warnings"]:
+            logger.warning("%s", message)
+        mf.write_manifest(run_dir, manifest)
+        return _continue(run_dir, manifest, backend, loop_input, progress)
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,14 +157,15 @@ def resume_run(run: str | Path | OpenRun, *, progress: Progress | None = None) -
     ``run`` is a run directory or what ``open_run`` returned for it.
     """
     run = run if isinstance(run, OpenRun) else open_run(run)
-    for leftover in mf.stale_temporaries(run.run_dir):  # a write the kill interrupted
-        leftover.unlink()
-    manifest = run.manifest
-    for message in manifest["warnings"]:
-        logger.warning("%s", message)
-    manifest["timings"]["resumed_after_pass"].append(len(manifest["passes"]) - 1)
-    loop_input = None if manifest["passes"] else _input_from_source(manifest["input"])
-    return _continue(run.run_dir, manifest, run.backend, loop_input, progress)
+    with locked_dir(run.run_dir):  # a loop still writing this run refuses a second one
+        for leftover in mf.stale_temporaries(run.run_dir):  # a write the kill interrupted
+            leftover.unlink()
+        manifest = run.manifest
+        for message in manifest["warnings"]:
+            logger.warning("%s", message)
+        manifest["timings"]["resumed_after_pass"].append(len(manifest["passes"]) - 1)
+        loop_input = None if manifest["passes"] else _input_from_source(manifest["input"])
+        return _continue(run.run_dir, manifest, run.backend, loop_input, progress)
 
 
 def _check_resumable(run_dir: Path, manifest: dict[str, Any], device: str | None) -> Backend:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentroom.errors import ConfigError, InvalidLatentError
+from latentroom.fileio import hold_lock
 from latentroom.latents.corpus_writer import (
     FORMAT_VERSION,
     STORE_KIND,
@@ -256,22 +257,24 @@ def encode_corpus(
     attrs["group_regex"] = group_regex
     attrs["weights_sha256"] = codec.weights_fingerprint
     out = Path(out_path)
-    if resume and (out / "zarr.json").exists():
-        writer = CorpusWriter.resume(out, attrs, sources)
-    else:
-        writer = CorpusWriter.create(out, attrs, force=not resume)
-    done = writer.n_items
-    if progress is not None and done:
-        progress(done)
-    encode = _item_encoder(codec, chunk_seconds, overlap_seconds, sample, seed)
-    for start in range(done, len(sources), batch_size):
-        batch = []
-        for index in range(start, min(start + batch_size, len(sources))):
-            batch.append(encode(index, sources[index], labels[index]))
-        writer.commit(batch)
-        if progress is not None:
-            progress(len(batch))
-    writer.finish()
+    # The lock sits beside the store: --force deletes and rebuilds the store folder itself.
+    with hold_lock(out.with_name(f".{out.name}.lock"), what=out):
+        if resume and (out / "zarr.json").exists():
+            writer = CorpusWriter.resume(out, attrs, sources)
+        else:
+            writer = CorpusWriter.create(out, attrs, force=not resume)
+        done = writer.n_items
+        if progress is not None and done:
+            progress(done)
+        encode = _item_encoder(codec, chunk_seconds, overlap_seconds, sample, seed)
+        for start in range(done, len(sources), batch_size):
+            batch = []
+            for index in range(start, min(start + batch_size, len(sources))):
+                batch.append(encode(index, sources[index], labels[index]))
+            writer.commit(batch)
+            if progress is not None:
+                progress(len(batch))
+        writer.finish()
     return open_corpus(out)
 
 

@@ -17,7 +17,7 @@ from latentroom.codecs.builtin import write_weights
 from latentroom.codecs.builtin_model import BuiltinVAE, build_model
 from latentroom.devices import placement
 from latentroom.errors import CheckpointError, ConfigError
-from latentroom.fileio import write_text_atomic
+from latentroom.fileio import locked_dir, write_text_atomic
 from latentroom.progress import Progress
 from latentroom.train.checkpoint import STATE_FILE, load_state, restore, save_state
 from latentroom.train.config import TrainConfig, beta_at, lr_at
@@ -129,39 +129,40 @@ def train_codec(
     started = time.perf_counter()
     where = placement(device, "float32")  # before anything is written
     data = data_dir if isinstance(data_dir, TrainingData) else training_data(data_dir, config)
-    output_dir.mkdir(parents=True, exist_ok=True)  # only once the data is known to be usable
-    model = build_model(config.model, config.seed)
-    if init is not None and not resume:
-        _load_init(model, init)
-    model.to(where.device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    step = _resume_step(output_dir, config, model, optimizer) if resume else 0
-    if resume:
-        _refuse_finished(output_dir, step, config)
-    write_text_atomic(output_dir / CONFIG_FILE, json.dumps(config.to_dict(), indent=2) + "\n")
-    _trim_log(output_dir / LOG_FILE, step)
-    if progress is not None and step:
-        progress(step)
-    loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
-    loss_fn.to(where.device)
-    state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
-    step, last, val_loss = _run_steps(state, step, progress)
-    if np.isnan(val_loss):
-        val_loss = validate(model, loss_fn, data)
-    info = {
-        "steps": step,
-        "seed": config.seed,
-        "val_loss": val_loss,
-        "train_loss": last,
-        "train": {k: v for k, v in config.to_dict().items() if k != "model"},
-        **where.describe(),
-    }
-    write_weights(output_dir, model, config.model, info=info)
-    return TrainResult(
-        output_dir, step, last, val_loss, time.perf_counter() - started, data.n_files
-    )
+    # Made only once the data is known to be usable; locked so a second run cannot mix in.
+    with locked_dir(output_dir):
+        model = build_model(config.model, config.seed)
+        if init is not None and not resume:
+            _load_init(model, init)
+        model.to(where.device)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        step = _resume_step(output_dir, config, model, optimizer) if resume else 0
+        if resume:
+            _refuse_finished(output_dir, step, config)
+        write_text_atomic(output_dir / CONFIG_FILE, json.dumps(config.to_dict(), indent=2) + "\n")
+        _trim_log(output_dir / LOG_FILE, step)
+        if progress is not None and step:
+            progress(step)
+        loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
+        loss_fn.to(where.device)
+        state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
+        step, last, val_loss = _run_steps(state, step, progress)
+        if np.isnan(val_loss):
+            val_loss = validate(model, loss_fn, data)
+        info = {
+            "steps": step,
+            "seed": config.seed,
+            "val_loss": val_loss,
+            "train_loss": last,
+            "train": {k: v for k, v in config.to_dict().items() if k != "model"},
+            **where.describe(),
+        }
+        write_weights(output_dir, model, config.model, info=info)
+        return TrainResult(
+            output_dir, step, last, val_loss, time.perf_counter() - started, data.n_files
+        )
 
 
 @dataclass(frozen=True)
