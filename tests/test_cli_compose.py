@@ -134,6 +134,17 @@ def test_tempo_from_codec(run_cli: Run, tiny_codec_name: str) -> None:
     assert "  10    600.00   1200.00" in result.stdout
 
 
+def test_tempo_of_a_hub_codec_needs_no_weights(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # empty
+    result = run_cli("compose", "tempo", "--codec", "mimi", "--k-min", "4", "--k-max", "4")
+    assert result.exit_code == 0, result.stderr
+    assert "frame rate 12.5 Hz" in result.stdout and "   4    187.50" in result.stdout
+
+
 def test_tempo_needs_one_rate(run_cli: Run) -> None:
     result = run_cli("compose", "tempo")
     assert result.exit_code == 2 and "give exactly one of --codec" in result.stderr

@@ -274,3 +274,41 @@ def test_mimi_dequantized_round_trip_equals_the_models_own_codes_path() -> None:
     with torch.inference_mode():
         reference = codec.model(x, num_quantizers=8).audio_values  # type: ignore[attr-defined]
     np.testing.assert_allclose(ours, reference[0].numpy(), atol=1e-5)
+
+
+def test_missing_weights_fail_at_once_without_touching_the_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Once: 5 retried requests and a failure after 30 s. Now nothing is asked of the network.
+    import socket
+    import time
+
+    import huggingface_hub.constants
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("latentroom touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("LATENTROOM_DOWNLOAD", raising=False)
+    started = time.perf_counter()
+    with pytest.raises(BackendUnavailableError) as caught:
+        get_codec("dac-16k")
+    assert time.perf_counter() - started < 1.0
+    assert "give a local copy as dac-16k:FOLDER" in str(caught.value)
+    assert "set LATENTROOM_DOWNLOAD=1 to let latentroom download them" in str(caught.value)
+
+
+def test_a_local_weights_folder_loads_as_name_colon_path(tmp_path: Path) -> None:
+    saved = tiny("dac-16k", seed=5)
+    saved.model.save_pretrained(tmp_path / "dac")  # type: ignore[attr-defined]
+    loaded = get_codec(f"DAC-16k:{tmp_path / 'dac'}")
+    audio = noise(saved, 3 * 320)
+    assert np.array_equal(loaded.encode(audio).data, saved.encode(audio).data)
+    with pytest.raises(BackendUnavailableError, match="no such folder for the weights"):
+        get_codec(f"dac-16k:{tmp_path / 'missing'}")
+    with pytest.raises(BackendUnavailableError, match="holds no loadable weights"):
+        get_codec(f"dac-16k:{tmp_path}")
+    with pytest.raises(ConfigError, match="loads trained weights; leave out --random-init"):
+        get_codec(f"dac-16k:{tmp_path / 'dac'}", random_init=True)

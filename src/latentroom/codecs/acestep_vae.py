@@ -147,6 +147,7 @@ def make_acestep_vae(
     encode_overlap_frames: int = 50,
     decode_tile_frames: int = 512,
     decode_overlap_frames: int = 64,
+    weights: str | None = None,
 ) -> AceStepVae:
     """ACE-Step 1.5 VAE from ``ACE-Step/Ace-Step1.5`` (folder ``vae``), or random init.
 
@@ -164,6 +165,9 @@ def make_acestep_vae(
         Model precision; latents and audio come back as float32 either way.
     encode_tile_frames, encode_overlap_frames, decode_tile_frames, decode_overlap_frames : int
         Tiling (see ``AceStepVae``); the defaults are ACE-Step's.
+    weights : str or None
+        A local folder holding the VAE (e.g. ``checkpoints/vae`` of an ACE-Step install:
+        ``acestep-vae:FOLDER``) instead of the Hugging Face cache.
     """
     diffusers = require("diffusers", "vae")
     model_class = diffusers.AutoencoderOobleck
@@ -171,6 +175,8 @@ def make_acestep_vae(
     values = merge_config(
         PUBLISHED_CONFIG, config_overrides, random_init=random_init, allowed=allowed
     )
+    if weights is not None and random_init:
+        raise ConfigError(f"acestep-vae:{weights} loads trained weights; leave out --random-init")
     if random_init:
         model = build_random(lambda: model_class(**values), seed=seed, device=device, dtype=dtype)
     else:
@@ -181,6 +187,7 @@ def make_acestep_vae(
             device=device,
             dtype=dtype,
             subfolder=SUBFOLDER,
+            folder=weights,
         )
     return AceStepVae(
         model,

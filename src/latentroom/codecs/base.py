@@ -56,6 +56,7 @@ class Codec(abc.ABC):
     stochastic: ClassVar[bool] = False
     device: str = "cpu"  # torch device the model lives on (backends built with device= set it)
     dtype: str = "float32"  # model precision, one of latentroom.devices.DTYPES
+    random_init_seed: int | None = None  # seed of random weights (get_codec sets it); None: trained
 
     @property
     def frame_rate(self) -> float:
@@ -178,10 +179,21 @@ class Codec(abc.ABC):
             "n_samples": converted.n_samples,
             "device": self.device,
             "dtype": self.dtype,
+            **self.weights_meta(),
             **record,
             **extra,
         }
         return LatentTrajectory(data, self.frame_rate, self.name, meta)
+
+    def weights_meta(self) -> dict[str, Any]:
+        """``{"random_init": True, "random_init_seed": s}`` for random weights, else ``{}``.
+
+        Written into every latent sidecar, so ``decode`` rebuilds the same random weights
+        instead of looking for trained ones (and, for hub codecs, for a download).
+        """
+        if self.random_init_seed is None:
+            return {}
+        return {"random_init": True, "random_init_seed": self.random_init_seed}
 
     def decode(
         self, trajectory: LatentTrajectory, *, generator: torch.Generator | None = None

@@ -85,8 +85,9 @@ def load_model(
     config_overrides: dict[str, Any] | None,
     device: str,
     dtype: str = "float32",
+    weights: str | None = None,
 ) -> Any:
-    """Pretrained weights for ``spec`` from the cache/hub, or a seeded random-init model.
+    """Pretrained weights for ``spec`` (``weights`` folder, cache, or hub), or random init.
 
     ``config_overrides`` (random init only) shrink the published config for fast tests.
     """
@@ -98,9 +99,16 @@ def load_model(
     values = merge_config(
         spec.published, config_overrides, random_init=random_init, allowed=allowed
     )
+    if weights is not None and random_init:
+        raise ConfigError(f"{spec.name}:{weights} loads trained weights; leave out --random-init")
     if not random_init:
         return load_pretrained(
-            model_class.from_pretrained, spec.repo_id, codec=spec.name, device=device, dtype=dtype
+            model_class.from_pretrained,
+            spec.repo_id,
+            codec=spec.name,
+            device=device,
+            dtype=dtype,
+            folder=weights,
         )
     try:
         config = config_class(**values)
@@ -118,6 +126,7 @@ def make_mimi(
     dtype: str = "float32",
     latent: MimiLatent = "raw",
     num_quantizers: int = 8,
+    weights: str | None = None,
 ) -> MimiCodec:
     """Kyutai Mimi (``kyutai/mimi``): 24 kHz mono, 512-d at 12.5 Hz.
 
@@ -137,10 +146,12 @@ def make_mimi(
         The continuous view to expose (see ``MimiCodec``).
     num_quantizers : int
         Codebooks used by ``latent="dequantized"``; 8 is Moshi's setting (the config has 32).
+    weights : str or None
+        A local folder with the weights (``mimi:FOLDER``) instead of the Hugging Face cache.
     """
     model = load_model(
         MIMI, random_init=random_init, seed=seed, config_overrides=config_overrides,
-        device=device, dtype=dtype,
+        device=device, dtype=dtype, weights=weights,
     )  # fmt: skip
     if random_init and device != "meta":
         randomise_codebooks(model, seed)
@@ -159,6 +170,7 @@ def _factory(spec: HubSpec, codec_class: type[HubCodec], summary: str) -> Callab
         config_overrides: dict[str, Any] | None = None,
         device: str = "cpu",
         dtype: str = "float32",
+        weights: str | None = None,
     ) -> HubCodec:
         model = load_model(
             spec,
@@ -167,6 +179,7 @@ def _factory(spec: HubSpec, codec_class: type[HubCodec], summary: str) -> Callab
             config_overrides=config_overrides,
             device=device,
             dtype=dtype,
+            weights=weights,
         )
         return codec_class(spec.name, model, device=device, dtype=dtype)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable, Collection, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound="torch.nn.Module")
+
+#: Set to 1 to let latentroom download missing hub weights; without it nothing touches the network.
+DOWNLOAD_ENV = "LATENTROOM_DOWNLOAD"
 
 #: Files that hold weights in a hub repository, in the order ``from_pretrained`` looks for them.
 WEIGHT_FILES = (
@@ -118,30 +122,53 @@ def load_pretrained(
     device: str,
     dtype: str = "float32",
     subfolder: str | None = None,
+    folder: str | None = None,
 ) -> M:
-    """Load weights with ``loader`` (a ``from_pretrained``), from the cache when they are there.
+    """Load weights with ``loader`` (a ``from_pretrained``) without waiting on the network.
 
-    Cached weights load with ``local_files_only=True`` (no network at all); otherwise the
-    library may download them, unless ``HF_HUB_OFFLINE=1``. The model is returned on ``device``
-    in ``dtype`` (float32 by default) and eval mode, whatever dtype the checkpoint holds.
+    From ``folder`` when given (a local copy: ``save_pretrained`` output or a downloaded
+    repository); else from the Hugging Face cache; else, only when ``LATENTROOM_DOWNLOAD=1``,
+    from the hub. Anything else fails at once with the fix, instead of retried requests. The
+    model is returned on ``device`` in ``dtype`` (float32 by default) and eval mode, whatever
+    dtype the checkpoint holds.
 
     Raises
     ------
     BackendUnavailableError
-        The weights are neither cached nor downloadable; one line naming the id to fetch.
+        The weights are not here (and downloading was not asked for); one line naming the fix.
     """
     from latentroom.codecs.compat import hub_cache
     from latentroom.devices import resolve_device, torch_dtype
 
-    kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder else {}
-    local = weights_cached(repo_id, subfolder)
+    kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder and not folder else {}
+    if folder is not None:
+        source, local = folder, True
+        if not os.path.isdir(folder):
+            raise BackendUnavailableError(
+                f"{folder}: no such folder for the weights of codec {codec!r}; give the folder "
+                "that holds config.json and the weights file"
+            )
+    elif weights_cached(repo_id, subfolder):
+        source, local = repo_id, True
+    elif os.environ.get(DOWNLOAD_ENV) == "1":
+        source, local = repo_id, False
+    else:
+        raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder))
     try:
-        model = loader(repo_id, local_files_only=local, cache_dir=hub_cache(), **kwargs)
+        model = loader(source, local_files_only=local, cache_dir=hub_cache(), **kwargs)
     except (OSError, ValueError) as err:
-        logger.debug("loading %s failed: %s", repo_id, err)
+        logger.debug("loading %s failed: %s", source, err)
+        if folder is not None:
+            raise BackendUnavailableError(
+                f"{folder}: holds no loadable weights for codec {codec!r} ({_first_line(err)})"
+            ) from None
         raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder)) from None
     # transformers 5 keeps the checkpoint's dtype ("auto"); latentroom sets its own.
     return model.to(device=resolve_device(device), dtype=torch_dtype(dtype)).eval()
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def missing_weights_message(codec: str, repo_id: str, subfolder: str | None = None) -> str:
@@ -149,8 +176,8 @@ def missing_weights_message(codec: str, repo_id: str, subfolder: str | None = No
     where = f"{repo_id}, folder {subfolder}/" if subfolder else repo_id
     include = f" --include '{subfolder}/*'" if subfolder else ""
     return (
-        f"weights for codec {codec!r} ({where}) are not on this machine; fetch them with "
-        f"`huggingface-cli download {repo_id}{include}` on a machine with internet and copy the "
-        "cache, "
-        "or point HF_HOME at a cache that has them (random_init=True builds untrained weights)"
+        f"weights for codec {codec!r} ({where}) are not on this machine; give a local copy as "
+        f"{codec}:FOLDER, point HF_HOME at a cache that has them (`huggingface-cli download "
+        f"{repo_id}{include}`), or set {DOWNLOAD_ENV}=1 to let latentroom download them "
+        "(--random-init builds untrained weights)"
     )

@@ -70,7 +70,9 @@ def resolve(name: str) -> tuple[CodecEntry, str | None]:
     """Find the entry for ``name``; return it with the argument of a prefix name (else None).
 
     Names are matched without regard to case (``EnCodec-24K``); a prefix's argument (a path)
-    keeps its case. An unknown name gets the closest registered one as a suggestion.
+    keeps its case. ``NAME:PATH`` for a plain entry (``mimi:/models/mimi``) returns the entry
+    with the path: ``get_codec`` passes it as the factory's ``weights`` folder. An unknown name
+    gets the closest registered one as a suggestion.
     """
     import difflib
 
@@ -79,6 +81,8 @@ def resolve(name: str) -> tuple[CodecEntry, str | None]:
     prefix, sep, arg = name.partition(":")
     if sep and f"{prefix.lower()}:" in _REGISTRY and arg:
         return _REGISTRY[f"{prefix.lower()}:"], arg
+    if sep and prefix.lower() in _REGISTRY and arg:
+        return _REGISTRY[prefix.lower()], arg
     close = difflib.get_close_matches(name.lower(), codec_names(), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ConfigError(f"unknown codec {name!r}; {hint}choose one of {', '.join(codec_names())}")
@@ -109,8 +113,16 @@ def get_codec(name: str, **options: Any) -> Codec:
     entry, arg = resolve(name)
     factory = entry.load_factory()
     options = _placement_options(name, factory, options)
+    if arg is not None and not entry.name.endswith(":"):  # NAME:PATH, a local weights folder
+        if "weights" not in inspect.signature(factory).parameters:
+            raise ConfigError(f"codec {entry.name!r} takes no weights folder; use {entry.name!r}")
+        options["weights"] = arg
+        arg = None
     _check_options(name, factory, options)
-    return factory(arg, **options) if arg is not None else factory(**options)
+    codec = factory(arg, **options) if arg is not None else factory(**options)
+    if options.get("random_init"):
+        codec.random_init_seed = int(options.get("seed", 0))
+    return codec
 
 
 def _placement_options(

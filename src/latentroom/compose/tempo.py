@@ -132,8 +132,8 @@ def resolve_frame_rate(
 ) -> float:
     """The exact frame rate from exactly one of: a codec name, a rate, or sample rate and hop.
 
-    A codec is built with ``get_codec(codec)`` and its ``frame_rate`` read (slow for big
-    models; give ``frame_rate`` or ``sample_rate`` + ``hop_length`` to skip that).
+    A hub codec's rate comes from its published config (no weights, no model is built); any
+    other codec is built with ``get_codec(codec)`` and its ``frame_rate`` read.
     """
     given = [codec is not None, frame_rate is not None, (sample_rate, hop_length) != (None, None)]
     if sum(given) != 1:
@@ -142,7 +142,12 @@ def resolve_frame_rate(
         )
     if codec is not None:
         from latentroom.codecs import get_codec
+        from latentroom.codecs.catalog import PUBLISHED
+        from latentroom.codecs.registry import resolve
 
+        published = PUBLISHED.get(resolve(codec)[0].name)
+        if published is not None:
+            return frame_rate_of(published.sample_rate, published.hop_length)
         return get_codec(codec).frame_rate
     if frame_rate is not None:
         _check_rate(frame_rate)

@@ -185,7 +185,10 @@ def load_for_decode(
     name = codec_name or trajectory.codec
     if not name:
         raise ConfigError(f"{path}: the latents do not say which codec made them; pass --codec")
-    build = {"random_init": True} if random_init else {}
+    build: dict[str, Any] = {"random_init": True} if random_init else {}
+    recorded = trajectory.meta.get("random_init_seed")
+    if recorded is not None and codec_name is None:  # made with random weights: rebuild them
+        build = {"random_init": True, "seed": int(recorded)}
     codec = get_codec(name, device=device, dtype=dtype, **build)
     codec.check_latent(trajectory)
     if abs(trajectory.frame_rate - codec.frame_rate) > 1e-9 * codec.frame_rate:
