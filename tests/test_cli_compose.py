@@ -122,8 +122,8 @@ def test_existing_output_needs_force(run_cli: Run, tmp_path: Path, latent_files:
 def test_tempo_table_and_nearest(run_cli: Run) -> None:
     result = run_cli("compose", "tempo", "--sample-rate", "44100", "--hop", "2048", "--bpm", "120")
     assert result.exit_code == 0
-    assert "  11    117.45" in result.stdout
-    assert "  10    129.20    258.40" in result.stdout
+    assert "  11    117.45            <- nearest to 120 BPM" in result.stdout
+    assert "  10    129.20    258.40\n" in result.stdout
     assert "k = 11 -> 117.45 BPM (error -2.55 BPM)" in result.stdout
 
 

@@ -169,3 +169,20 @@ def test_kill_9_then_resume_gives_identical_bytes(short_seed: Path, tmp_path: Pa
     )
     timings = json.loads((killed_dir / "manifest.json").read_text())["timings"]
     assert timings["resumed_after_pass"] and timings["resumed_after_pass"][0] >= 1
+
+
+def test_ctrl_c_says_how_to_resume(
+    run_cli: Callable[..., Any], tiny_codec_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latentroom.feedback import engine
+
+    def interrupted(run_dir: Path, *args: Any, **kwargs: Any) -> None:
+        run_dir.mkdir()
+        (run_dir / "manifest.json").write_text("{}")  # pass 0 was recorded, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "start_run", interrupted)
+    out = tmp_path / "run"
+    result = run_cli("loop", "-o", out, "--backend", "room:tiny", "--passes", "2", "-q")
+    assert result.exit_code == 130
+    assert f"resume with `latentroom loop --resume {out}`" in result.stderr

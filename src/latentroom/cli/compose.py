@@ -118,13 +118,14 @@ def tempo(
     rate = resolve_frame_rate(
         codec=codec, frame_rate=frame_rate, sample_rate=sample_rate, hop_length=hop
     )
+    match = None if bpm is None else nearest_k(rate, bpm)
     typer.echo(f"frame rate {rate:.6g} Hz")
     typer.echo(f"{'k':>4} {'BPM':>9} {'double':>9}")
     for row in tempo_table(rate, k_min=k_min, k_max=k_max):
         double = "" if row.double_time is None else f"{row.double_time:.2f}"
-        typer.echo(f"{row.k:>4} {row.bpm:>9.2f} {double:>9}")
-    if bpm is not None:
-        match = nearest_k(rate, bpm)
+        mark = f"  <- nearest to {bpm:g} BPM" if match is not None and row.k == match.k else ""
+        typer.echo(f"{row.k:>4} {row.bpm:>9.2f} {double:>9}{mark}")
+    if match is not None:
         typer.echo(
             f"nearest to {bpm:g} BPM: k = {match.k} -> {match.bpm:.2f} BPM "
             f"(error {match.error:+.2f} BPM)"
