@@ -172,7 +172,10 @@ def test_kill_9_then_resume_gives_identical_bytes(short_seed: Path, tmp_path: Pa
 
 
 def test_ctrl_c_says_how_to_resume(
-    run_cli: Callable[..., Any], tiny_codec_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Callable[..., Any],
+    tiny_codec_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from latentroom.feedback import engine
 
