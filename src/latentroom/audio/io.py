@@ -15,6 +15,9 @@ from latentroom.errors import ConfigError, InvalidAudioError
 from latentroom.fileio import atomic_path
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+#: Bytes per sample of the PCM and float subtypes a WAV or AIFF header can promise.
+_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4}
+_SAMPLE_BYTES["DOUBLE"] = 8
 _WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 
 
@@ -67,8 +70,13 @@ def load_audio(
         ) from err
     missing = missing_data_bytes(path)
     if missing:
+        info = sf.info(str(path))
+        frame_bytes = info.channels * _SAMPLE_BYTES.get(info.subtype, 0)
+        # A cut can fall inside a frame: the partial one counts as promised.
+        promised = f"{data.shape[0] - (-missing // frame_bytes)} samples" if frame_bytes else "more"
         raise InvalidAudioError(
-            f"{path}: truncated file, its header promises {missing} more bytes of audio; "
+            f"{path}: truncated file: its header promises {promised} per channel "
+            f"({missing} bytes more than it holds), the file holds {data.shape[0]}; "
             "re-export or re-copy it"
         )
     if not MIN_SAMPLE_RATE <= file_rate <= MAX_SAMPLE_RATE:
