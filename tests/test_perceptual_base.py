@@ -88,3 +88,23 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         require_packages()
     with pytest.raises(BackendUnavailableError, match=r"pip install -e \"\.\[perceptual\]\""):
         base.import_optional("pesq")
+
+
+def test_pitch_tracks_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentroom.evaluation.perceptual import pitch
+
+    calls = []
+
+    def fake_track(x: np.ndarray, model: str, device: str) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(x.size)
+        return np.full(3, 220.0), np.ones(3)
+
+    monkeypatch.setattr(pitch, "_track", fake_track)
+    monkeypatch.setattr(pitch, "_TRACKS", pitch.OrderedDict())
+    x = _sine()[0]
+    f0, _ = pitch.track_pitch(x)
+    f0[:] = 0.0  # a caller's edit must not reach the cache
+    again, _ = pitch.track_pitch(x.copy())
+    assert calls == [x.size] and again.tolist() == [220.0] * 3
+    pitch.track_pitch(2 * x)
+    assert len(calls) == 2
