@@ -94,6 +94,7 @@ def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
     from latentroom.evaluation.perceptual import measure_pair, suite
 
     torch.set_num_threads(threads)
+    load_average = os.getloadavg()[0]  # before this run adds to it
     n_clips = max(1, round(minutes * 60 / clip_seconds))
     clips = [speech_clip(clip_seconds, i) for i in range(n_clips)]
     degraded = [degrade(x, i) for i, x in enumerate(clips)]
@@ -111,6 +112,7 @@ def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
         "minutes": n_clips * clip_seconds / 60,
         "clips": n_clips,
         "threads": threads,
+        "load_average_at_start": load_average,
         "load_s": load,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -150,7 +152,7 @@ def report(args: argparse.Namespace, row: dict[str, Any]) -> str:
             title,
             "",
             f"- command: `{command}`",
-            f"- machine: {machine()}; load average at start {os.getloadavg()[0]:.1f}",
+            f"- machine: {machine()}; load average at start {row['load_average_at_start']:.1f}",
             f"- {row['clips']} espeak-ng clips of {args.clip_seconds:g} s at 44.1 kHz against a "
             "band-limited (5.5 kHz) copy with noise at 20 dB SNR; all measures, voice family",
             "",

@@ -181,11 +181,15 @@ def perceptual_lines(families: dict[str, Any]) -> list[str]:
             "|---|---|---|---|---|---|",
         ]
         for name, pooled in codec.items():
-            other = base.get(name, {}).get("mean")
-            why = "; ".join(pooled["not_applicable"]) or "—"
+            other = base.get(name, {})
+            why = "; ".join(pooled["not_applicable"])
+            base_why = "; ".join(other.get("not_applicable", []))
+            if base_why and base_why != why:
+                why = f"{why}{'; ' if why else ''}baseline: {base_why}"
             lines.append(
-                f"| {name} | {pooled['unit'] or '—'} | {_cell(pooled['mean'])} | {_cell(other)} "
-                f"| {pooled['n_clips']}/{row['n_clips']} | {why} |"
+                f"| {name} | {pooled['unit'] or '—'} | {_cell(pooled['mean'])} "
+                f"| {_cell(other.get('mean'))} | {pooled['n_clips']}/{row['n_clips']} "
+                f"| {why or '—'} |"
             )
     if lines:
         lines += ["", "Definitions and directions (higher or lower is better): docs/evaluation.md."]
