@@ -11,6 +11,10 @@ from latentroom.evaluation.perceptual.base import MODEL_RATE, Measure, import_op
 
 SILENT_RMS = 1e-5  # -100 dBFS
 MIN_VOICED_SECONDS = 0.5  # less speech than this after resemblyzer trims silences: no voice
+#: 1.6 s partials side by side (resemblyzer's minimum rate) instead of its default 1.3 per second,
+#: which overlaps them by half: 5x faster on 30 s of speech; on espeak voices the similarities
+#: moved by 0.005-0.015 and kept their order (same voice 0.91, another voice 0.76-0.78)
+PARTIALS_PER_SECOND = 0.625
 
 
 @functools.lru_cache(maxsize=2)
@@ -33,7 +37,7 @@ def embed_voice(samples: np.ndarray, device: str = "cpu") -> np.ndarray | None:
     wav = resemblyzer.preprocess_wav(np.asarray(samples, dtype=np.float32), source_sr=None)
     if wav.size < MIN_VOICED_SECONDS * MODEL_RATE:
         return None
-    embedding = load_encoder(device).embed_utterance(wav)
+    embedding = load_encoder(device).embed_utterance(wav, rate=PARTIALS_PER_SECOND)
     return np.asarray(embedding, dtype=np.float64)
 
 
