@@ -1,7 +1,7 @@
 # The README's two set-up commands are `make demo` and `make test`; both build .venv on first use.
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
-EXTRAS ?= dev,transformers,vae
+EXTRAS ?= dev,transformers,vae,perceptual
 # The second environment: ACE-Step 1.5's stack (transformers 4.57, diffusers 0.37), where the
 # version-sensitive tests run again (codecs/compat.py; docs/install.md).
 COMPAT_PY := .venv-compat/bin/python
@@ -19,6 +19,9 @@ $(PY):
 $(VENV_STAMP): pyproject.toml | $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install -e ".[$(EXTRAS)]"
+	# torchcrepe declares torchaudio, whose newest release pins an older torch: no deps
+	# (evaluation/perceptual/pitch.py stands in for the file loader it never uses here).
+	$(PY) -m pip install --no-deps torchcrepe==0.0.24
 	touch $(VENV_STAMP)
 
 $(COMPAT_STAMP): pyproject.toml

@@ -74,3 +74,60 @@ def test_codec_eval_without_holdout_folder(
     result = run_cli("codec", "eval", "--codec", "tiny", "--data", tmp_path, "-o", tmp_path / "r")
     assert result.exit_code == 2
     assert "holdout/<family>" in result.stderr
+
+
+def test_codec_eval_perceptual_without_the_extra_exits_2_before_work(
+    run_cli: Callable[..., Any],
+    tiny_codec_name: str,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from latentroom.evaluation.perceptual import base
+
+    monkeypatch.setattr(base, "missing_packages", lambda: ["torchcrepe"])
+    out = tmp_path / "r"
+    args = ("codec", "eval", "--codec", "no-such-codec", "--data", tmp_path / "nowhere")
+    result = run_cli(*args, "-o", out, "--perceptual")
+    assert result.exit_code == 2 and not out.exists()
+    assert 'torchcrepe; install them with pip install -e ".[perceptual]"' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_codec_eval_perceptual_reports_measures_per_family(
+    run_cli: Callable[..., Any], tiny_codec_name: str, tmp_path: Path
+) -> None:
+    from latentroom.datasets.speech import espeak_available
+    from latentroom.evaluation.perceptual import MEASURES, VOICE_MEASURES
+    from latentroom.evaluation.perceptual.base import missing_packages
+
+    if missing_packages():
+        pytest.skip(f"missing {missing_packages()}: pip install -e '.[perceptual]'")
+    if not espeak_available():
+        pytest.skip("espeak-ng binary missing (apt-get install espeak-ng; make test installs it)")
+    data = tmp_path / "corpus"
+    config = SynthCorpusConfig(
+        minutes=4 * 1.5 / 60,
+        seed=3,
+        sample_rate=16_000,
+        clip_seconds=1.5,
+        holdout=0.5,
+        families=("speech", "additive"),
+    )
+    build_synth_corpus(data, config)
+    out = tmp_path / "report"
+    args = ("codec", "eval", "--codec", tiny_codec_name, "--data", data, "-o", out, "--quiet")
+    result = run_cli(*args, "--random-init", "--max-clips", "1", "--baseline", "--perceptual")
+    assert result.exit_code == 0, result.stderr
+    assert "speech: SI-SDR" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    speech = metrics["families"]["speech"]["perceptual"]
+    assert list(speech["codec"]) == list(MEASURES) and speech["baseline"] is not None
+    additive = metrics["families"]["additive"]["perceptual"]["codec"]
+    for name in VOICE_MEASURES:
+        assert additive[name]["mean"] is None
+        assert additive[name]["not_applicable"] == ["not a voice family"]
+    clip = metrics["clips"][0]["codec_perceptual"]["si_sdr"]
+    assert set(clip) == {"value", "unit", "reason", "note"} and clip["unit"] == "dB"
+    report = (out / "report.md").read_text()
+    assert "Perceptual measures, speech" in report and "| pesq | MOS |" in report

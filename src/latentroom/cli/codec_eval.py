@@ -28,6 +28,14 @@ def eval_codec(
         typer.Option("--random-init", help="Build the codec with random weights (no checkpoint)."),
     ] = False,
     seed: Annotated[int, typer.Option(help="Seeds decoding noise and the baseline.")] = 0,
+    perceptual: Annotated[
+        bool,
+        typer.Option(
+            "--perceptual",
+            help="Also take SI-SDR, loudness, pitch, speech, speaker, PESQ/STOI and DNSMOS "
+            'measures (needs pip install -e ".[perceptual]").',
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     device: DeviceOpt = "auto",
@@ -35,6 +43,7 @@ def eval_codec(
 ) -> None:
     """Measure reconstruction (log-mel L1, MR-STFT) per family and onset preservation.
 
+    With --perceptual, also the perceptual measures (voice measures for the speech family).
     Writes OUTPUT/metrics.json, OUTPUT/report.md and OUTPUT/spectrograms.png.
     """
     from latentroom.codecs.registry import get_codec
@@ -44,7 +53,11 @@ def eval_codec(
     from latentroom.progress import progress_bar
 
     where = placed(device, dtype)
-    config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed)
+    if perceptual:  # before any work: a missing extra is one line, exit 2
+        from latentroom.evaluation.perceptual.base import require_packages
+
+        require_packages()
+    config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed, perceptual=perceptual)
     check_outputs([output / name for name in REPORT_FILES], force=force)
     total = count_clips(data, max_clips)
     model = get_codec(codec, **where, **({"random_init": True} if random_init else {}))
@@ -55,6 +68,10 @@ def eval_codec(
         base = row["baseline"]
         versus = "" if base is None else f" (baseline {base['log_mel_l1']:.3f})"
         typer.echo(f"{family}: log-mel L1 {row['codec']['log_mel_l1']:.3f}{versus}")
+    for family, row in summary["families"].items():
+        if row["perceptual"] is not None:
+            sdr = row["perceptual"]["codec"]["si_sdr"]["mean"]
+            typer.echo(f"{family}: SI-SDR {'n/a' if sdr is None else f'{sdr:.2f} dB'}")
     for family, row in summary["onsets"].items():
         kept = row["codec"]["preservation"]
         shown = "n/a (no onsets)" if kept is None else f"{kept:.3f}"

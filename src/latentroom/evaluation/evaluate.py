@@ -17,6 +17,7 @@ from latentroom.progress import Progress
 
 if TYPE_CHECKING:
     from latentroom.codecs.base import Codec
+    from latentroom.evaluation.perceptual import Measure
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class EvalConfig:
     seed: int = 0  # seeds stochastic decoders, the PCA subsample and Griffin-Lim phases
     figure_clips: int = 2  # clips per family kept for the spectrogram figure
     onset_families: tuple[str, ...] = ("koenig",)  # families scored for onset preservation
+    perceptual: bool = False  # also take the perceptual measures (needs the perceptual extra)
+    voice_families: tuple[str, ...] = ("speech",)  # families given the voice measures
 
     def __post_init__(self) -> None:
         if self.max_clips is not None and self.max_clips < 1:
@@ -44,6 +47,7 @@ class EvalConfig:
                 f"{self.fit_clips}, {self.griffin_lim_iters}, {self.figure_clips}"
             )
         object.__setattr__(self, "onset_families", tuple(self.onset_families))
+        object.__setattr__(self, "voice_families", tuple(self.voice_families))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EvalConfig:
@@ -67,6 +71,8 @@ class ClipScore:
     baseline: dict[str, float] | None = None
     codec_onsets: OnsetScore | None = None  # only for onset families
     baseline_onsets: OnsetScore | None = None
+    codec_perceptual: dict[str, Measure] | None = None  # only with config.perceptual
+    baseline_perceptual: dict[str, Measure] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,6 +184,14 @@ def evaluate_clip(
             ref.mean(axis=0), estimate.mean(axis=0), rate, tolerance=tolerance
         )
 
+    def perceptual(estimate: np.ndarray | None) -> dict[str, Measure] | None:
+        if not config.perceptual or estimate is None:
+            return None
+        from latentroom.evaluation.perceptual import measure_pair
+
+        voice = family in config.voice_families
+        return measure_pair(ref, estimate[:, : ref.shape[1]], rate, voice=voice)
+
     clip = ClipScore(
         family=family,
         path=name,
@@ -186,6 +200,8 @@ def evaluate_clip(
         baseline=None if rebuilt is None else score(ref, rebuilt, rate),
         codec_onsets=onset_score(decoded),
         baseline_onsets=onset_score(rebuilt),
+        codec_perceptual=perceptual(decoded),
+        baseline_perceptual=perceptual(rebuilt),
     )
     n = ref.shape[1]
     figure = FigureClip(

@@ -14,7 +14,7 @@ from latentroom.evaluation.evaluate import ClipScore, Evaluation
 from latentroom.evaluation.onsets import OnsetScore
 from latentroom.fileio import check_outputs, write_text_atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # perceptual fields are additive: absent without --perceptual
 METRICS = ("log_mel_l1", "mrstft")
 REPORT_FILES = ("metrics.json", "report.md", "spectrograms.png")
 
@@ -31,11 +31,37 @@ def pooled_onsets(scores: list[OnsetScore]) -> dict[str, Any]:
     return {**asdict(total), "preservation": None if math.isnan(value) else value}
 
 
+def pool_perceptual(scores: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per measure: mean over the clips where it applies, how many did, and why the rest did not.
+
+    ``scores`` holds each clip's measures as dicts (``asdict`` of ``Measure``). A measure that
+    applies to no clip has ``mean`` None and its reasons, never a number.
+    """
+    pooled = {}
+    for name in scores[0]:
+        values = [s[name]["value"] for s in scores if s[name]["value"] is not None]
+        reasons = sorted({s[name]["reason"] for s in scores if s[name]["value"] is None})
+        pooled[name] = {
+            "mean": float(np.mean(values)) if values else None,
+            "n_clips": len(values),
+            "unit": scores[0][name]["unit"],
+            "not_applicable": reasons,
+        }
+    return pooled
+
+
 def summarise_family(clips: list[ClipScore]) -> dict[str, Any]:
     """Mean metrics of the codec and the baseline over one family's clips, and who wins."""
     codec = mean_metrics([c.codec for c in clips])
     baseline_scores = [c.baseline for c in clips if c.baseline is not None]
     baseline = mean_metrics(baseline_scores) if baseline_scores else None
+    perceptual = None
+    if clips[0].codec_perceptual is not None:
+        base = [asdict(c)["baseline_perceptual"] for c in clips if c.baseline_perceptual]
+        perceptual = {
+            "codec": pool_perceptual([asdict(c)["codec_perceptual"] for c in clips]),
+            "baseline": pool_perceptual(base) if base else None,
+        }
     return {
         "n_clips": len(clips),
         "seconds": float(sum(c.seconds for c in clips)),
@@ -44,6 +70,7 @@ def summarise_family(clips: list[ClipScore]) -> dict[str, Any]:
         "codec_beats_baseline": None
         if baseline is None
         else {m: codec[m] < baseline[m] for m in METRICS},
+        "perceptual": perceptual,
     }
 
 
@@ -112,6 +139,7 @@ def render_markdown(summary: dict[str, Any], *, figure: bool = True) -> str:
             f"{b['n_fft']}, inverted by {b['griffin_lim_iters']} Griffin-Lim iterations.",
         ]
     lines += onset_lines(summary["onsets"])
+    lines += perceptual_lines(summary["families"])
     if figure:
         lines += ["", "![spectrograms](spectrograms.png)"]
     return "\n".join([*lines, ""])
@@ -134,6 +162,37 @@ def onset_lines(onsets: dict[str, Any]) -> list[str]:
             f"| {family} | {row['codec']['n_reference']} | {_cell(row['codec']['preservation'])} "
             f"| {_cell(None if base is None else base['preservation'])} |"
         )
+    return lines
+
+
+def perceptual_lines(families: dict[str, Any]) -> list[str]:
+    """One table per family of the perceptual measures (empty without ``--perceptual``)."""
+    lines: list[str] = []
+    for family, row in families.items():
+        table = row.get("perceptual")
+        if table is None:
+            continue
+        codec, base = table["codec"], table["baseline"] or {}
+        lines += [
+            "",
+            f"Perceptual measures, {family} (mean over the clips where each applies):",
+            "",
+            "| measure | unit | codec | baseline | clips | not applicable because |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, pooled in codec.items():
+            other = base.get(name, {})
+            why = "; ".join(pooled["not_applicable"])
+            base_why = "; ".join(other.get("not_applicable", []))
+            if base_why and base_why != why:
+                why = f"{why}{'; ' if why else ''}baseline: {base_why}"
+            lines.append(
+                f"| {name} | {pooled['unit'] or '—'} | {_cell(pooled['mean'])} "
+                f"| {_cell(other.get('mean'))} | {pooled['n_clips']}/{row['n_clips']} "
+                f"| {why or '—'} |"
+            )
+    if lines:
+        lines += ["", "Definitions and directions (higher or lower is better): docs/evaluation.md."]
     return lines
 
 

