@@ -76,6 +76,21 @@ def test_codec_eval_without_holdout_folder(
     assert "holdout/<family>" in result.stderr
 
 
+def test_codec_eval_baseline_without_train_says_what_it_needs(
+    run_cli: Callable[..., Any], tiny_codec_name: str, corpus: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    data = tmp_path / "holdout_only"
+    shutil.copytree(corpus / "holdout", data / "holdout")
+    args = ("codec", "eval", "--codec", "tiny", "--data", data, "-o", tmp_path / "r", "-q")
+    result = run_cli(*args, "--baseline")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--baseline fits the PCA + Griffin-Lim baseline on" in result.stderr
+    assert "give a corpus with train/ and holdout/" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def test_codec_eval_perceptual_without_the_extra_exits_2_before_work(
     run_cli: Callable[..., Any],
     tiny_codec_name: str,

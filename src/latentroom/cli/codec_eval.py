@@ -47,7 +47,12 @@ def eval_codec(
     Writes OUTPUT/metrics.json, OUTPUT/report.md and OUTPUT/spectrograms.png.
     """
     from latentroom.codecs.registry import get_codec
-    from latentroom.evaluation.evaluate import EvalConfig, count_clips, evaluate_codec
+    from latentroom.evaluation.evaluate import (
+        EvalConfig,
+        check_baseline_data,
+        count_clips,
+        evaluate_codec,
+    )
     from latentroom.evaluation.report import REPORT_FILES, write_report
     from latentroom.fileio import check_outputs
     from latentroom.progress import progress_bar
@@ -60,6 +65,8 @@ def eval_codec(
     config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed, perceptual=perceptual)
     check_outputs([output / name for name in REPORT_FILES], force=force)
     total = count_clips(data, max_clips)
+    if baseline:
+        check_baseline_data(data)  # before the model loads and the progress bar starts
     model = get_codec(codec, **where, **({"random_init": True} if random_init else {}))
     with progress_bar(total, f"eval {codec}", enabled=not quiet) as advance:
         evaluation = evaluate_codec(model, data, config, progress=advance)

@@ -125,6 +125,23 @@ def find_clips(data_dir: Path, split: str) -> dict[str, list[Path]]:
     return families
 
 
+def check_baseline_data(data_dir: Path) -> None:
+    """Refuse ``--baseline`` without ``train/`` clips to fit it on, naming the fix.
+
+    Raises
+    ------
+    ConfigError
+        ``data_dir/train`` is missing or holds no audio.
+    """
+    if not (data_dir / "train").is_dir():
+        raise ConfigError(
+            f"--baseline fits the PCA + Griffin-Lim baseline on {data_dir / 'train'}/<family>/ "
+            "clips, and there is no such folder; give a corpus with train/ and holdout/ "
+            "(latentroom corpus synth or corpus build makes one) or leave out --baseline"
+        )
+    find_clips(data_dir, "train")
+
+
 def fit_baseline(codec: Codec, data_dir: Path, config: EvalConfig) -> PCAMelBaseline:
     """Fit the baseline at the codec's latent size and frame rate on up to ``fit_clips`` clips.
 
@@ -232,6 +249,8 @@ def evaluate_codec(
         Called with 1 after each clip.
     """
     holdout = {f: p[: config.max_clips] for f, p in find_clips(data_dir, "holdout").items()}
+    if config.baseline:
+        check_baseline_data(data_dir)
     baseline = fit_baseline(codec, data_dir, config) if config.baseline else None
     clips, figures = [], []
     for family, paths in holdout.items():
