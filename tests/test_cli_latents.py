@@ -267,3 +267,15 @@ def test_random_init_latents_record_it_and_decode_without_the_flag(
     shipped = run_cli("decode", tmp_path / "z.npy", "-c", "builtin", "-o", tmp_path / "c.wav")
     assert shipped.exit_code == 0  # naming the codec asks for its trained weights
     assert (tmp_path / "c.wav").read_bytes() != (tmp_path / "a.wav").read_bytes()
+
+
+def test_encode_says_when_the_input_was_resampled_or_remixed(
+    run_cli: Run, tiny_codec_name: str, tmp_path: Path
+) -> None:
+    stereo = np.stack([sine(330.0, seconds=0.5, sample_rate=22_050).samples[0]] * 2)
+    sf.write(str(tmp_path / "in.wav"), stereo.T, 22_050, subtype="FLOAT")
+    result = run_cli("encode", tmp_path / "in.wav", "-c", tiny_codec_name, "-o", tmp_path / "z.npy")
+    assert result.exit_code == 0, result.stderr
+    assert "was resampled from 22050 to 16000 Hz and mixed from 2 to 1 channels" in result.stdout
+    same = run_cli("encode", _wav(tmp_path / "ok.wav"), "-c", "tiny", "-o", tmp_path / "ok.npy")
+    assert "note:" not in same.stdout

@@ -76,6 +76,9 @@ def encode(
     with progress_bar(total, "encoding frames", enabled=not quiet) as progress:
         latents = encoding.encode_audio_file(model, paths[0], progress=progress, **options)
     encoding.save_latent_file(output, latents, subtype=subtype)
+    changed = encoding.conversion_note(latents, model)
+    if changed:
+        typer.echo(f"note: {paths[0]} was {changed} for codec {model.name}")
     typer.echo(f"wrote {output}: {latents.n_frames} frames x {latents.latent_dim} dims")
 
 

@@ -144,6 +144,16 @@ def encode_audio_file(
     return latents.with_data(latents.data, source=str(path))
 
 
+def conversion_note(latents: LatentTrajectory, codec: Codec) -> str:
+    """What was done to the input to fit ``codec`` ("resampled from 44100 to 48000 Hz"), or ""."""
+    meta, done = latents.meta, []
+    if meta.get("resampled"):
+        done.append(f"resampled from {meta['input_sample_rate']} to {codec.sample_rate} Hz")
+    if meta.get("remixed"):
+        done.append(f"mixed from {meta['input_channels']} to {codec.channels} channels")
+    return " and ".join(done)
+
+
 def save_latent_file(path: Path, trajectory: LatentTrajectory, *, subtype: str = "FLOAT") -> Path:
     """Save to ``.npy`` + sidecar, or to a latent WAV (``subtype`` FLOAT or DOUBLE) + sidecar.
 
