@@ -205,9 +205,10 @@ def test_cli_trains_and_the_model_loads(run_cli, data_dir, tmp_path):
     config_file.write_text(json.dumps(TINY_TRAIN))
     out = tmp_path / "model"
     args = ["train", "codec", "--data", data_dir, "-o", out, "--config", config_file, "--quiet"]
-    result = run_cli(*args, "--steps", "2")
+    result = run_cli(*args, "--steps", "2", "--device", "cpu")
     assert result.exit_code == 0, result.stderr
     assert "2 steps" in result.stdout
+    assert "note:" not in result.stderr  # short runs are not announced
     codec = get_codec("builtin", checkpoint=out)
     assert codec.latent_dim == 4
     assert len(read_log(out / "log.csv")) == 2
@@ -221,6 +222,19 @@ def test_cli_trains_and_the_model_loads(run_cli, data_dir, tmp_path):
     )
     assert resumed.exit_code == 0, resumed.stderr
     assert len(read_log(out / "log.csv")) == 3
+
+
+def test_cli_announces_a_long_cpu_run(run_cli, data_dir, tmp_path, monkeypatch):
+    import latentroom.cli.train as cli_train
+
+    monkeypatch.setattr(cli_train, "LONG_CPU_RUN", 2)  # the real threshold is 1000 steps
+    config_file = tmp_path / "tiny.json"
+    config_file.write_text(json.dumps(TINY_TRAIN))
+    args = ["--data", data_dir, "-o", tmp_path / "m", "--config", config_file, "--steps", "2"]
+    result = run_cli("train", "codec", *args, "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "note: 2 steps from random weights take hours on a CPU" in result.stderr
+    assert "--init FOLDER fine-tunes" in result.stderr
 
 
 def test_cli_reports_a_bad_config_file(run_cli, data_dir, tmp_path):

@@ -9,6 +9,7 @@ import typer
 
 from latentroom.cli.options import DeviceOpt, ForceOpt, QuietOpt, resolved
 
+LONG_CPU_RUN = 1000  # steps from which a CPU run is announced as hours long
 train_app = typer.Typer(help="Train latentroom's own models.", no_args_is_help=True)
 
 
@@ -72,6 +73,14 @@ def codec(
     else:
         check_outputs(output_files(output), force=force)
     loaded = training_data(data, train_config)  # bad data fails before the progress bar
+    if where == "cpu" and train_config.steps >= LONG_CPU_RUN and init is None and not resume:
+        typer.echo(
+            f"note: {train_config.steps} steps from random weights take hours on a CPU (the "
+            "shipped model took 12 500 steps; the bar's estimate settles after a few steps); "
+            "--steps sets fewer, --init FOLDER fine-tunes a model trained before, --device cuda "
+            "trains on a GPU",
+            err=True,
+        )
     with progress_bar(train_config.steps, "train codec", enabled=not quiet) as advance:
         result = train_codec(
             loaded, output, train_config, resume=resume, init=init, progress=advance, device=where
