@@ -78,7 +78,9 @@ def test_a_resampled_tone_shows_the_known_shift_in_cents() -> None:
     ratio = 2.0 ** (100 / 1200)  # +100 cents: play the samples back `ratio` times faster
     shifted = soxr.resample(tone, RATE * ratio, RATE)
     errors = pitch_errors(tone, shifted)
-    assert errors["f0_rmse_cents"].value == pytest.approx(100.0, abs=5.0)
+    # An RMS over frames: CREPE tiny's per-frame noise (20-cent bins) adds to the 100-cent shift,
+    # and it depends on torch's thread count (97-107 cents seen with 1 and 2 threads).
+    assert 95.0 <= (errors["f0_rmse_cents"].value or 0.0) <= 115.0
     assert (errors["voicing_error"].value or 0.0) < 0.05
 
 
