@@ -134,3 +134,18 @@ def test_vae_tiling_equals_diffusers_own_where_diffusers_has_it() -> None:
         assert torch.equal(z, model._tiled_encode(x))
         mean = z[:, : TINY_ACESTEP["decoder_input_channels"]]  # z holds means, then scales
         assert torch.equal(tiled(model.decoder, mean, 20, 8, unit=1), model._tiled_decode(mean))
+
+
+def test_frame_sizes_come_from_the_config_or_are_derived_before_4_57() -> None:
+    from types import SimpleNamespace
+
+    import transformers
+
+    from latentroom.codecs.compat import encodec_hop_length, mimi_frame_size
+
+    old_mimi = SimpleNamespace(sampling_rate=24_000, frame_rate=12.5)  # 4.51-4.56: no frame_size
+    old_encodec = SimpleNamespace(upsampling_ratios=[8, 5, 4, 2])  # ... and no hop_length
+    assert mimi_frame_size(old_mimi) == 1920 and encodec_hop_length(old_encodec) == 320
+    # The installed version, whichever branch it takes, gives the published sizes.
+    assert mimi_frame_size(transformers.MimiConfig()) == 1920
+    assert encodec_hop_length(transformers.EncodecConfig()) == 320

@@ -1,7 +1,7 @@
 """Where transformers 4.57 and 5.x differ for the hub codecs, bridged in one place.
 
 latentroom runs on two stacks (see docs/install.md): transformers 5.x (the main environment) and
-transformers 4.57 with diffusers 0.37 (what ACE-Step 1.5 pins). The codec adapters call these
+transformers 4.51–4.57 with diffusers 0.37 (what ACE-Step 1.5 pins). The codec adapters call these
 functions instead of the version-specific APIs; each names the versions on either side (found by
 reading each release's source). diffusers needs nothing here: ``acestep_vae`` calls only the
 ``AutoencoderOobleck`` parts that 0.37 and 0.42 share and tiles long inputs itself.
@@ -42,6 +42,22 @@ def config_errors() -> tuple[type[Exception], ...]:
     from huggingface_hub.errors import StrictDataclassError  # hub >= 0.34 has it, 4.57's floor
 
     return (TypeError, ValueError, StrictDataclassError)
+
+
+def mimi_frame_size(config: Any) -> int:
+    """Samples per Mimi frame: ``config.frame_size`` from transformers 4.57 on; before it, the
+    rate over the frame rate (1920 for the published 24 kHz / 12.5 Hz)."""
+    size = getattr(config, "frame_size", None)
+    return int(size) if size else round(config.sampling_rate / config.frame_rate)
+
+
+def encodec_hop_length(config: Any) -> int:
+    """Samples per EnCodec frame: ``config.hop_length`` from transformers 4.57 on; before it, the
+    product of the encoder's ratios (320 for both published models)."""
+    import math
+
+    hop = getattr(config, "hop_length", None)
+    return int(hop) if hop else math.prod(config.upsampling_ratios)
 
 
 def mimi_layout(model: Any) -> MimiLayout:

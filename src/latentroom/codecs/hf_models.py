@@ -7,7 +7,12 @@ import math
 from typing import TYPE_CHECKING, Any, Literal
 
 from latentroom.codecs.base import Codec
-from latentroom.codecs.compat import mimi_decode, mimi_encode
+from latentroom.codecs.compat import (
+    encodec_hop_length,
+    mimi_decode,
+    mimi_encode,
+    mimi_frame_size,
+)
 from latentroom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -80,7 +85,7 @@ class MimiCodec(HubCodec):
             )
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
-        self.hop_length = int(config.frame_size)
+        self.hop_length = mimi_frame_size(config)
         self.latent_dim = int(config.hidden_size)
         self.latent = latent
         self.num_quantizers = num_quantizers
@@ -132,7 +137,7 @@ class EncodecCodec(HubCodec):
         config = model.config
         self.sample_rate = int(config.sampling_rate)
         self.channels = int(config.audio_channels)
-        self.hop_length = int(config.hop_length)
+        self.hop_length = encodec_hop_length(config)
         self.latent_dim = int(config.hidden_size)
         self.normalize = bool(config.normalize)
         self.chunk_frames = self._chunk_frames(config)
