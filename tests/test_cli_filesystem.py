@@ -28,18 +28,21 @@ def test_output_below_a_regular_file(run_cli: Run, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     result = run_cli("seed", "-o", tmp_path / "file" / "seed.wav")
     _one_line_exit_2(result, "is a file, not a folder; choose another path")
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_output_naming_an_existing_folder(run_cli: Run, tmp_path: Path) -> None:
     (tmp_path / "taken.wav").mkdir()
     result = run_cli("seed", "-o", tmp_path / "taken.wav", "--force")
     _one_line_exit_2(result, "taken.wav is a folder; give a file name for this output")
+    assert list((tmp_path / "taken.wav").iterdir()) == []
 
 
 def test_loop_run_directory_that_is_a_file(run_cli: Run, tmp_path: Path) -> None:
     (tmp_path / "run").write_text("x")
     result = run_cli("loop", "-o", tmp_path / "run", "--backend", "room:builtin", "--force")
     _one_line_exit_2(result, "run is a file; give a folder name for this output")
+    assert (tmp_path / "run").read_text() == "x"
 
 
 def test_unwritable_folder_is_refused_before_work(

@@ -176,16 +176,22 @@ def test_ctrl_c_says_how_to_resume(
     tiny_codec_name: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from latentroom.feedback import engine
+    from latentroom.feedback.backends.room import RoomBackend
 
-    def interrupted(run_dir: Path, *args: Any, **kwargs: Any) -> None:
-        run_dir.mkdir()
-        (run_dir / "manifest.json").write_text("{}")  # pass 0 was recorded, then Ctrl-C
-        raise KeyboardInterrupt
+    calls = []
+    process = RoomBackend.process
 
-    monkeypatch.setattr(engine, "start_run", interrupted)
+    def interrupted(self: RoomBackend, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # Ctrl-C during pass 2
+            raise KeyboardInterrupt
+        return process(self, *args, **kwargs)
+
+    monkeypatch.setattr(RoomBackend, "process", interrupted)
     out = tmp_path / "run"
     result = run_cli("loop", "-o", out, "--backend", "room:tiny", "--passes", "2", "-q")
     assert result.exit_code == 130
-    assert f"resume with `latentroom loop --resume {out}`" in result.stderr
+    assert f"resume with `latentroom loop --resume {out}`" in caplog.text
+    assert "interrupted after pass 1" in caplog.text

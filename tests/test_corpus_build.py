@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from latentroom.datasets import build, licenses
-from latentroom.datasets.build import BuildConfig, Source
+from latentroom.datasets import build, build_plan, licenses
+from latentroom.datasets.build_plan import BuildConfig, Source
 from latentroom.datasets.midi import drum_piece, melodic_piece, varlen, write_midi_set
 from latentroom.errors import ConfigError
 
@@ -85,14 +85,14 @@ def music(tmp_path: Path) -> Path:
 
 def test_works_are_top_level_folders_and_never_split(music: Path) -> None:
     config = BuildConfig(sample_rate=16_000, clip_seconds=0.5, holdout=0.4, seed=3)
-    files = build.scan_sources([Source(music, "music", "CC0-1.0")], config)
+    files = build_plan.scan_sources([Source(music, "music", "CC0-1.0")], config)
     assert {f.work for f in files} == {
         f"music/{w}" for w in ("alpha", "beta", "gamma", "delta")
     } | {"music/loose"}
-    splits = build.split_works(files, config)
+    splits = build_plan.split_works(files, config)
     assert sorted(splits.values()).count("holdout") == 2  # round(5 * 0.4)
-    assert build.split_works(files, config) == splits
-    other = build.split_works(files, BuildConfig(sample_rate=16_000, holdout=0.4, seed=4))
+    assert build_plan.split_works(files, config) == splits
+    other = build_plan.split_works(files, BuildConfig(sample_rate=16_000, holdout=0.4, seed=4))
     assert set(other) == set(splits)
 
 
@@ -102,22 +102,22 @@ def test_each_source_of_a_family_holds_out_its_own_works(music: Path, tmp_path: 
         write_tone(second / song / "mix.wav", 1.0)
     sources = [Source(music, "music", "MIT"), Source(second, "music", "MIT")]
     config = BuildConfig(holdout=0.1)
-    splits = build.split_works(build.scan_sources(sources, config), config)
+    splits = build_plan.split_works(build_plan.scan_sources(sources, config), config)
     assert [w for w, s in splits.items() if s == "holdout" and w.startswith("music/")] != []
     assert sorted(s for w, s in splits.items() if w.startswith("songs/")) == ["holdout", "train"]
 
 
 def test_work_regex_picks_the_work(music: Path) -> None:
     config = BuildConfig(work_regex=r"(mix|guitar|loose)")
-    files = build.scan_sources([Source(music, "music", "CC0-1.0")], config)
+    files = build_plan.scan_sources([Source(music, "music", "CC0-1.0")], config)
     assert {f.work for f in files} == {"music/mix", "music/guitar", "music/loose"}
     with pytest.raises(ConfigError, match="does not match"):
-        build.scan_sources([Source(music, "music", "CC0-1.0")], BuildConfig(work_regex="zzz"))
+        build_plan.scan_sources([Source(music, "music", "CC0-1.0")], BuildConfig(work_regex="zzz"))
 
 
 def test_clip_offsets_are_seeded_non_overlapping_and_capped(music: Path) -> None:
     config = BuildConfig(sample_rate=16_000, clip_seconds=0.25, max_clips_per_file=3, seed=1)
-    file = build.scan_sources([Source(music, "music", "CC0-1.0")], config)[0]
+    file = build_plan.scan_sources([Source(music, "music", "CC0-1.0")], config)[0]
     offsets = build.clip_offsets(32_000, file, config)
     assert len(offsets) == 3 and offsets == sorted(offsets)
     assert all(b - a >= config.clip_samples for a, b in itertools.pairwise(offsets))
@@ -135,12 +135,12 @@ def test_licenses_come_from_the_package_copyright_file(
     monkeypatch.setattr(
         licenses, "owning_packages", lambda paths: dict.fromkeys(paths, "fake-sounds")
     )
-    files = build.scan_sources([Source(music, "music")], BuildConfig())
+    files = build_plan.scan_sources([Source(music, "music")], BuildConfig())
     assert {(f.package, f.license) for f in files} == {("fake-sounds", "GPL-2+")}
-    given = build.scan_sources([Source(music, "music", "MIT")], BuildConfig())
+    given = build_plan.scan_sources([Source(music, "music", "MIT")], BuildConfig())
     assert {f.license for f in given} == {"GPL-2+"}  # the package's own word wins
     monkeypatch.setattr(licenses, "owning_packages", lambda paths: dict.fromkeys(paths, "other"))
-    fallback = build.scan_sources([Source(music, "music", "MIT")], BuildConfig())
+    fallback = build_plan.scan_sources([Source(music, "music", "MIT")], BuildConfig())
     assert {(f.package, f.license) for f in fallback} == {("other", "MIT")}
 
 
@@ -149,24 +149,26 @@ def test_unknown_license_is_refused_unless_allowed(
 ) -> None:
     monkeypatch.setattr(licenses, "owning_packages", lambda paths: {})
     with pytest.raises(ConfigError, match=r"no readable license.*--allow-unknown-license"):
-        build.scan_sources([Source(music, "music")], BuildConfig())
-    files = build.scan_sources([Source(music, "music")], BuildConfig(allow_unknown_license=True))
+        build_plan.scan_sources([Source(music, "music")], BuildConfig())
+    files = build_plan.scan_sources(
+        [Source(music, "music")], BuildConfig(allow_unknown_license=True)
+    )
     assert all(f.license is None for f in files)
 
 
 def test_parse_source_and_licenses() -> None:
-    assert build.parse_source("a/b=drums", None) == Source(Path("a/b"), "drums")
-    assert build.parse_source("a/b", "voice") == Source(Path("a/b"), "voice")
+    assert build_plan.parse_source("a/b=drums", None) == Source(Path("a/b"), "drums")
+    assert build_plan.parse_source("a/b", "voice") == Source(Path("a/b"), "voice")
     with pytest.raises(ConfigError, match="has no family"):
-        build.parse_source("a/b", None)
+        build_plan.parse_source("a/b", None)
     with pytest.raises(ConfigError, match="lower-case"):
-        build.parse_source("a/b=Drums!", None)
+        build_plan.parse_source("a/b=Drums!", None)
     sources = [Source(Path("a"), "music"), Source(Path("b"), "voice")]
-    out = build.attach_licenses(sources, ["b=MIT"])
+    out = build_plan.attach_licenses(sources, ["b=MIT"])
     assert [s.license for s in out] == [None, "MIT"]
-    assert [s.license for s in build.attach_licenses(sources, ["CC0-1.0"])] == ["CC0-1.0"] * 2
+    assert [s.license for s in build_plan.attach_licenses(sources, ["CC0-1.0"])] == ["CC0-1.0"] * 2
     with pytest.raises(ConfigError, match="not one of the sources"):
-        build.attach_licenses(sources, ["c=MIT"])
+        build_plan.attach_licenses(sources, ["c=MIT"])
 
 
 def test_midi_files_are_well_formed_and_seeded(tmp_path: Path) -> None:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message (its type name when it has none), to quote in one."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class LatentroomError(Exception):
     """Root of every error latentroom raises on purpose.
 

@@ -11,7 +11,7 @@ from latentroom.audio.checks import MAX_CHANNELS, check_audio
 from latentroom.audio.convert import convert
 from latentroom.audio.headers import clear_peak_timestamp, missing_data_bytes
 from latentroom.audio.types import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio
-from latentroom.errors import ConfigError, InvalidAudioError
+from latentroom.errors import ConfigError, InvalidAudioError, first_line
 from latentroom.fileio import atomic_path
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
@@ -65,8 +65,8 @@ def load_audio(
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise InvalidAudioError(
-            f"{path}: not a readable audio file, or a corrupt or truncated one ({_short(err)}); "
-            "give a WAV, FLAC, OGG or AIFF file"
+            f"{path}: not a readable audio file, or a corrupt or truncated one "
+            f"({first_line(err)}); give a WAV, FLAC, OGG or AIFF file"
         ) from err
     missing = missing_data_bytes(path)
     if missing:
@@ -166,7 +166,3 @@ def check_audio_output(
             f"choose one of {sorted(sf.available_subtypes(fmt))}"
         )
     return fmt, subtype
-
-
-def _short(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

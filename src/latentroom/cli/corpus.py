@@ -99,10 +99,10 @@ def build(
     """
     import time
 
-    from latentroom.datasets.build import (
+    from latentroom.datasets.build import build_corpus
+    from latentroom.datasets.build_plan import (
         BuildConfig,
         attach_licenses,
-        build_corpus,
         parse_source,
         scan_sources,
     )

@@ -70,55 +70,36 @@ def loop(
     from latentroom.feedback.schedule import load_schedule
     from latentroom.progress import progress_bar
 
-    run_dir = resume if resume is not None else output
-    try:
-        if resume is not None:
-            given = [input_file, output, backend, schedule, passes, set_values, model, checkpoints]
-            given += [level, dtype]
-            if any(value is not None for value in given):
-                raise ConfigError(
-                    "--resume continues a run with its own settings; give only RUN_DIR"
-                )
-            run = engine.open_run(resume, device=device)
-            with progress_bar(run.manifest["n_passes"], "loop", enabled=not quiet) as advance:
-                manifest = engine.resume_run(run, progress=advance)
-            run_dir = resume
-        else:
-            if output is None:
-                raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
-            plan = load_schedule(schedule, passes=passes, assignments=set_values)
-            given_options = {
-                "model": model,
-                "checkpoints": checkpoints and str(checkpoints.resolve()),
-            }
-            options = {key: value for key, value in given_options.items() if value is not None}
-            settings = engine.LoopSettings(
-                plan,
-                backend or DEFAULT_BACKEND,
-                options,
-                seed,
-                level or "keep",
-                **placed(device, dtype),
+    if resume is not None:
+        given = [input_file, output, backend, schedule, passes, set_values, model, checkpoints]
+        if any(value is not None for value in [*given, level, dtype]):
+            raise ConfigError("--resume continues a run with its own settings; give only RUN_DIR")
+        run = engine.open_run(resume, device=device)
+        with progress_bar(run.manifest["n_passes"], "loop", enabled=not quiet) as advance:
+            manifest = engine.resume_run(run, progress=advance)
+        run_dir = resume
+    else:
+        if output is None:
+            raise ConfigError("give the run directory with -o/--output (or --resume RUN_DIR)")
+        plan = load_schedule(schedule, passes=passes, assignments=set_values)
+        given_options = {"model": model, "checkpoints": checkpoints and str(checkpoints.resolve())}
+        options = {key: value for key, value in given_options.items() if value is not None}
+        settings = engine.LoopSettings(
+            plan,
+            backend or DEFAULT_BACKEND,
+            options,
+            seed,
+            level or "keep",
+            **placed(device, dtype),
+        )
+        source = engine.seed_input() if input_file is None else engine.file_input(input_file)
+        built = engine.build_backend(settings.backend, options, settings.device, settings.dtype)
+        engine.check_run_dir(output, force=force, inputs=[] if input_file is None else [input_file])
+        with progress_bar(plan.passes, "loop", enabled=not quiet) as advance:
+            manifest = engine.start_run(
+                output, source, settings, force=force, backend=built, progress=advance
             )
-            source = engine.seed_input() if input_file is None else engine.file_input(input_file)
-            built = engine.build_backend(settings.backend, options, settings.device, settings.dtype)
-            engine.check_run_dir(
-                output, force=force, inputs=[] if input_file is None else [input_file]
-            )
-            with progress_bar(plan.passes, "loop", enabled=not quiet) as advance:
-                manifest = engine.start_run(
-                    output, source, settings, force=force, backend=built, progress=advance
-                )
-            run_dir = output
-    except KeyboardInterrupt:
-        if run_dir is not None and (Path(run_dir) / "manifest.json").exists():
-            typer.echo(
-                f"latentroom: interrupted; finished passes are kept: resume with "
-                f"`latentroom loop --resume {run_dir}`",
-                err=True,
-            )
-            raise typer.Exit(130) from None
-        raise
+        run_dir = output
     last = manifest["passes"][-1]["metrics"]
     typer.echo(
         f"{manifest['n_passes']} passes; last: persistence {last['persistence']:.2f}, "

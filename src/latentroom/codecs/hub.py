@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from latentroom.errors import BackendUnavailableError, ConfigError
+from latentroom.errors import BackendUnavailableError, ConfigError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -160,15 +160,11 @@ def load_pretrained(
         logger.debug("loading %s failed: %s", source, err)
         if folder is not None:
             raise BackendUnavailableError(
-                f"{folder}: holds no loadable weights for codec {codec!r} ({_first_line(err)})"
+                f"{folder}: holds no loadable weights for codec {codec!r} ({first_line(err)})"
             ) from None
         raise BackendUnavailableError(missing_weights_message(codec, repo_id, subfolder)) from None
     # transformers 5 keeps the checkpoint's dtype ("auto"); latentroom sets its own.
     return model.to(device=resolve_device(device), dtype=torch_dtype(dtype)).eval()
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def missing_weights_message(codec: str, repo_id: str, subfolder: str | None = None) -> str:

@@ -314,17 +314,27 @@ def _continue(
         state.scale = None if state.first is None else latent_scale(state.first)
     if progress is not None:
         progress(len(manifest["passes"]) - 1)
-    for index in range(len(manifest["passes"]), schedule.passes + 1):
-        started = time.perf_counter()
-        audio = load_audio(run_dir / mf.iter_name(index - 1))
-        params = schedule.params_at(index)
-        seed = manifest["pass_seeds"][index - 1]
-        output = check_audio(backend.process(audio, params, seed=seed), source=f"pass {index}")
-        output, level = _level_pass(manifest, output, policy, index)
-        extra = {"seed": seed, "params": params, "used": backend.used_params(params), **level}
-        _record_pass(run_dir, manifest, state, output, pulses, extra, index, started)
-        if progress is not None:
-            progress(1)
+    try:
+        for index in range(len(manifest["passes"]), schedule.passes + 1):
+            started = time.perf_counter()
+            audio = load_audio(run_dir / mf.iter_name(index - 1))
+            params = schedule.params_at(index)
+            seed = manifest["pass_seeds"][index - 1]
+            output = backend.process(audio, params, seed=seed)
+            output = check_audio(output, source=f"pass {index}")
+            output, level = _level_pass(manifest, output, policy, index)
+            extra = {"seed": seed, "params": params, "used": backend.used_params(params), **level}
+            _record_pass(run_dir, manifest, state, output, pulses, extra, index, started)
+            if progress is not None:
+                progress(1)
+    except KeyboardInterrupt:  # Ctrl-C: every finished pass is on disk, so say how to go on
+        logger.warning(
+            "interrupted after pass %d; the finished passes are kept: resume with "
+            "`latentroom loop --resume %s`",
+            len(manifest["passes"]) - 1,
+            run_dir,
+        )
+        raise
     write_outputs(run_dir, manifest)
     manifest["complete"] = True
     mf.write_manifest(run_dir, manifest)

@@ -23,7 +23,6 @@ ENTROPY_RISE = 0.02  # entropy rises: normalised entropy up by this much from th
 SHEEN_RISE = 0.05  # sheen appears: share above 8 kHz up by this much from the first pass ...
 CENTROID_RATIO = 1.2  # ... or the centroid up by this factor
 LOUDNESS_DRIFT_LU = 1.0  # loudness drifts: |room gain| summed after the first pass at least this
-LEVEL_COLUMNS = ("room_gain_db", "level_gain_db")  # from each pass's "level" record
 
 
 def metric_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:

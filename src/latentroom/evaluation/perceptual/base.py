@@ -102,15 +102,14 @@ def to_model_rate(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, st
     mono : np.ndarray [shape=(M,)]
     note : str or None
     """
-    import soxr
+    from latentroom.audio.convert import remix, resample
+    from latentroom.audio.types import Audio
 
-    x = np.asarray(samples, dtype=np.float64)
+    audio = Audio(samples, sample_rate)
     notes = []
-    if x.ndim == 2:
-        if x.shape[0] > 1:
-            notes.append(f"{x.shape[0]} channels averaged to mono")
-        x = x.mean(axis=0)
+    if audio.channels > 1:
+        notes.append(f"{audio.channels} channels averaged to mono")
     if sample_rate != MODEL_RATE:
-        x = soxr.resample(x, sample_rate, MODEL_RATE, quality="HQ")
         notes.append(f"resampled {sample_rate} -> {MODEL_RATE} Hz")
-    return np.ascontiguousarray(x, dtype=np.float32), "; ".join(notes) or None
+    mono = resample(remix(audio, 1), MODEL_RATE, quality="HQ")
+    return mono.samples[0].copy(), "; ".join(notes) or None  # Audio's samples are read-only
