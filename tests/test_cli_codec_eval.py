@@ -41,6 +41,9 @@ def test_codec_eval_writes_report_with_baseline(
     assert metrics["codec"]["name"] == "tiny" and metrics["config"]["max_clips"] == 1
     assert set(metrics["families"]) == {"koenig", "percussion"}
     assert metrics["onsets"]["koenig"]["baseline"] is not None
+    levels = metrics["families"]["koenig"]["levels"]
+    assert levels["codec"]["n_clips"] == 1 and levels["baseline"] is not None
+    assert "Levels (decoded vs input" in (out / "report.md").read_text()
     assert (out / "report.md").exists() and (out / "spectrograms.png").exists()
     again = run_cli(*args)
     assert again.exit_code == 2 and "--force" in again.stderr

@@ -79,6 +79,15 @@ def eval_codec(
         if row["perceptual"] is not None:
             sdr = row["perceptual"]["codec"]["si_sdr"]["mean"]
             typer.echo(f"{family}: SI-SDR {'n/a' if sdr is None else f'{sdr:.2f} dB'}")
+    for family, row in summary["families"].items():
+        levels = row["levels"]["codec"]
+        if levels["share_within_gate"] is not None:
+            loud, peak = levels["max_abs_loudness_diff_lu"], levels["max_peak_diff_db"]
+            typer.echo(
+                f"{family}: level kept on {levels['share_within_gate']:.0%} of clips (worst "
+                f"loudness change {'n/a' if loud is None else f'{loud:.2f} LU'}, worst peak "
+                f"change {'n/a' if peak is None else f'{peak:+.2f} dB'})"
+            )
     for family, row in summary["onsets"].items():
         kept = row["codec"]["preservation"]
         shown = "n/a (no onsets)" if kept is None else f"{kept:.3f}"

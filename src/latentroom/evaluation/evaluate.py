@@ -11,6 +11,7 @@ import numpy as np
 
 from latentroom.errors import ConfigError
 from latentroom.evaluation.baseline import PCAMelBaseline
+from latentroom.evaluation.level_match import LevelScore, level_score
 from latentroom.evaluation.metrics import log_mel_l1, mrstft_distance
 from latentroom.evaluation.onsets import OnsetScore, onset_preservation
 from latentroom.progress import Progress
@@ -34,9 +35,11 @@ class EvalConfig:
     griffin_lim_iters: int = 32  # baseline decoder iterations
     seed: int = 0  # seeds stochastic decoders, the PCA subsample and Griffin-Lim phases
     figure_clips: int = 2  # clips per family kept for the spectrogram figure
-    onset_families: tuple[str, ...] = ("koenig",)  # families scored for onset preservation
+    # families scored for onset preservation: the synthetic pulse trains and real drum hits
+    onset_families: tuple[str, ...] = ("koenig", "drums")
     perceptual: bool = False  # also take the perceptual measures (needs the perceptual extra)
-    voice_families: tuple[str, ...] = ("speech",)  # families given the voice measures
+    # families given the voice measures: `corpus synth`'s speech, `corpus build`'s voice
+    voice_families: tuple[str, ...] = ("speech", "voice")
 
     def __post_init__(self) -> None:
         if self.max_clips is not None and self.max_clips < 1:
@@ -73,6 +76,8 @@ class ClipScore:
     baseline_onsets: OnsetScore | None = None
     codec_perceptual: dict[str, Measure] | None = None  # only with config.perceptual
     baseline_perceptual: dict[str, Measure] | None = None
+    codec_level: LevelScore | None = None  # loudness / true-peak change, every clip
+    baseline_level: LevelScore | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,6 +224,8 @@ def evaluate_clip(
         baseline_onsets=onset_score(rebuilt),
         codec_perceptual=perceptual(decoded),
         baseline_perceptual=perceptual(rebuilt),
+        codec_level=level_score(ref, decoded, rate),
+        baseline_level=None if rebuilt is None else level_score(ref, rebuilt, rate),
     )
     n = ref.shape[1]
     figure = FigureClip(

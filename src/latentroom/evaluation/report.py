@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from latentroom.evaluation.evaluate import ClipScore, Evaluation
+from latentroom.evaluation.level_match import pool_levels
 from latentroom.evaluation.onsets import OnsetScore
 from latentroom.fileio import check_outputs, write_text_atomic
 
@@ -62,9 +63,14 @@ def summarise_family(clips: list[ClipScore]) -> dict[str, Any]:
             "codec": pool_perceptual([asdict(c)["codec_perceptual"] for c in clips]),
             "baseline": pool_perceptual(base) if base else None,
         }
+    base_levels = [c.baseline_level for c in clips if c.baseline_level is not None]
     return {
         "n_clips": len(clips),
         "seconds": float(sum(c.seconds for c in clips)),
+        "levels": {
+            "codec": pool_levels([c.codec_level for c in clips if c.codec_level is not None]),
+            "baseline": pool_levels(base_levels) if base_levels else None,
+        },
         "codec": codec,
         "baseline": baseline,
         "codec_beats_baseline": None
@@ -138,6 +144,7 @@ def render_markdown(summary: dict[str, Any], *, figure: bool = True) -> str:
             f"(codec: {b['requested_components']}) every {b['hop_length']} samples, window "
             f"{b['n_fft']}, inverted by {b['griffin_lim_iters']} Griffin-Lim iterations.",
         ]
+    lines += level_lines(summary["families"])
     lines += onset_lines(summary["onsets"])
     lines += perceptual_lines(summary["families"])
     if figure:
@@ -145,10 +152,43 @@ def render_markdown(summary: dict[str, Any], *, figure: bool = True) -> str:
     return "\n".join([*lines, ""])
 
 
+def _signed(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{value:+.2f} {unit}"
+
+
+def level_lines(families: dict[str, Any]) -> list[str]:
+    """The level table: worst clip's loudness and true-peak change, share inside the gates."""
+    rows = [(f, row["levels"]) for f, row in families.items() if row.get("levels")]
+    if not rows:
+        return []
+    gate = rows[0][1]["codec"]
+    loud, peak = gate["loudness_gate_lu"], gate["peak_gate_db"]
+    lines = [
+        "",
+        f"Levels (decoded vs input, every clip; gate: loudness within ±{loud:g} LU, true peak at "
+        f"most +{peak:g} dB):",
+        "",
+        "| family | mean Δloudness codec | worst abs Δloudness codec | worst Δpeak codec "
+        "| inside gate codec | inside gate baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for family, levels in rows:
+        codec, base = levels["codec"], levels["baseline"] or {}
+        share, base_share = codec["share_within_gate"], base.get("share_within_gate")
+        lines.append(
+            f"| {family} | {_signed(codec['mean_loudness_diff_lu'], 'LU')} "
+            f"| {_cell(codec['max_abs_loudness_diff_lu'])} LU "
+            f"| {_signed(codec['max_peak_diff_db'], 'dB')} "
+            f"| {'—' if share is None else f'{share:.0%}'} "
+            f"| {'—' if base_share is None else f'{base_share:.0%}'} |"
+        )
+    return lines
+
+
 def onset_lines(onsets: dict[str, Any]) -> list[str]:
     """The onset-preservation table (empty when no onset family was scored)."""
     if not onsets:
-        return ["", "No onset family (koenig) among the held-out clips: onsets not scored."]
+        return ["", "No onset family (koenig, drums) among the held-out clips: onsets not scored."]
     lines = [
         "",
         "Onset preservation (reference onsets kept within ±1 latent frame):",
