@@ -171,8 +171,19 @@ def test_mel_filterbank_triangles_peak_at_one():
 
 def test_loss_is_zero_for_identical_signals():
     x = torch.randn(2, 1, 4096) * 0.1
-    losses = ReconstructionLoss(16_000)(x, x)
+    losses = ReconstructionLoss(16_000, level_weight=1.0)(x, x)
     assert float(losses["total"]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_level_term_measures_a_gain_in_log_energy():
+    """A 6 dB quieter copy: every frame's and the segment's log energy is off by ln(4)."""
+    x = torch.randn(2, 1, 8192, generator=torch.Generator().manual_seed(0)) * 0.1
+    losses = ReconstructionLoss(16_000, level_weight=1.0)(x * 0.5, x)
+    assert float(losses["level"]) == pytest.approx(2 * np.log(4.0), rel=1e-3)
+    unweighted = ReconstructionLoss(16_000)(x * 0.5, x)
+    assert float(unweighted["total"]) == pytest.approx(
+        float(losses["total"]) - float(losses["level"]), rel=1e-5
+    )
 
 
 @pytest.mark.parametrize(

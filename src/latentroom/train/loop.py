@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "log.csv"
 CONFIG_FILE = "train_config.json"
-LOG_COLUMNS = ("step", "loss", "stft", "mel", "kl", "beta", "lr", "seconds", "val_loss")
+LOG_COLUMNS = ("step", "loss", "stft", "mel", "level", "kl", "beta", "lr", "seconds", "val_loss")
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,11 @@ def train_codec(
         _trim_log(output_dir / LOG_FILE, step)
         if progress is not None and step:
             progress(step)
-        loss_fn = ReconstructionLoss(config.model.sample_rate, mel_weight=config.mel_weight)
+        loss_fn = ReconstructionLoss(
+            config.model.sample_rate,
+            mel_weight=config.mel_weight,
+            level_weight=config.level_weight,
+        )
         loss_fn.to(where.device)
         state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
         step, last, val_loss = _run_steps(state, step, progress)
@@ -295,8 +299,9 @@ def train_step(
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
     # One device-to-host copy per step instead of four.
-    logged = torch.stack([loss, losses["stft"], losses["mel"], kl]).detach().tolist()
-    return {**dict(zip(("loss", "stft", "mel", "kl"), logged, strict=True)), "beta": beta, "lr": lr}
+    terms = ("stft", "mel", "level")
+    logged = torch.stack([loss, *(losses[t] for t in terms), kl]).detach().tolist()
+    return {**dict(zip(("loss", *terms, "kl"), logged, strict=True)), "beta": beta, "lr": lr}
 
 
 def validate(model: BuiltinVAE, loss_fn: ReconstructionLoss, data: TrainingData) -> float:
