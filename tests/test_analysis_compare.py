@@ -129,6 +129,11 @@ def test_codec_labels_mark_random_weights() -> None:
     assert CompareConfig().codec_label("mimi") == "mimi"
 
 
+def test_codec_labels_of_weight_paths_are_one_folder_name() -> None:
+    assert CompareConfig().codec_label("builtin:runs/old builtin/") == "builtin-old_builtin"
+    assert CompareConfig(random_init=True).codec_label("rave:/x/m.ts") == "rave-m.ts-random"
+
+
 def test_compare_group_regex_gives_a_group_disjoint_split(
     run_cli: Callable[..., Any], tiny_codec_name: str, tmp_path: Path
 ) -> None:

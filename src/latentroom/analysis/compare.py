@@ -10,10 +10,11 @@ weighting, and on log-mel frames of the decoded audio. Every variant gets its ow
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,15 @@ class CompareConfig:
         return self.context + max(max(self.horizons), self.rollout_steps, 1)
 
     def codec_label(self, name: str) -> str:
-        """Folder and row name: ``NAME`` or ``NAME-random`` (architecture only)."""
+        """Folder and row name: ``NAME`` or ``NAME-random`` (architecture only).
+
+        A codec given with a weights path (``builtin:runs/my_codec``) is labelled by the path's
+        last part (``builtin-my_codec``): the full path would become nested folders.
+        """
+        prefix, _, path = name.partition(":")
+        if path:
+            tail = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePath(path).name) or "weights"
+            name = f"{prefix}-{tail}"
         return f"{name}-random" if self.random_init else name
 
 
