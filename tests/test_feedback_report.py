@@ -16,6 +16,7 @@ from latentroom.feedback.verdicts import (
     InputClass,
     Verdict,
     classify_input,
+    input_class,
     needs_speech,
     not_judged,
     phenomena,
@@ -173,6 +174,18 @@ def test_missing_extra_says_not_measured() -> None:
 )
 def test_input_classes(source: dict, first: dict, expected: str) -> None:
     assert classify_input(source, first).kind == expected
+
+
+def test_a_run_from_before_input_classes_is_classified_when_reported() -> None:
+    first = row(0)
+    del first["speech_share"]
+    manifest = {"input": {"kind": "koenig_seed", "pulse_times": [0.0, 0.5]}, "passes": []}
+    manifest["passes"].append({"metrics": first})
+    found = input_class(manifest)
+    assert found.kind == PULSES and found.speech_missing == "the run predates this measure"
+    rows = [first, row(1)]
+    phantom = by_claim(rows, found)["phantom voices"]
+    assert phantom.label == "not measured (the run predates this measure)"
 
 
 def test_drag_is_the_fitted_trend_with_its_sign() -> None:
