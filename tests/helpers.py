@@ -67,3 +67,25 @@ def sine(
 def make_tiny(random_init: bool = True, **options: object) -> TinyConvCodec:
     """Registry factory for ``TinyConvCodec``, registered as "tiny" by a conftest fixture."""
     return TinyConvCodec(**options)  # type: ignore[arg-type]
+
+
+def metric_row(index: int, **metrics: float) -> dict[str, float]:
+    """A loop's metric row for pass ``index``: unremarkable values, ``metrics`` overriding."""
+    base = {
+        "persistence": 1.0,
+        "onset_deviation_ms": 0.0,
+        "pulse_offset_ms": 1.0,
+        "pulse_crest_db": 30.0,
+        "gap_to_pulse_db": -80.0,
+        "dust_per_s": 0.0,
+        "flatness": 0.5,
+        "entropy": 0.8,
+        "centroid_hz": 3000.0,
+        "hf_share": 0.1,
+        "rms_dbfs": -20.0,
+        "peak_dbfs": -3.0,
+        "lufs": -20.0,
+        "speech_share": 0.0,
+        "room_gain_db": 0.0,
+    }
+    return {"pass": index, **base, **metrics}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from latentroom.feedback.metrics import METRIC_NAMES
 
 SHORT_SEED = {"seconds": 2.0}
 FILES = [
+    "horizon.png",
     "manifest.json",
     "metrics.csv",
     "metrics.json",
@@ -119,8 +121,16 @@ def test_run_directory_holds_everything(whole: Path, room: str) -> None:
         "entropy rises",
         "sheen appears",
         "loudness drifts",
+        "phase smearing",
+        "granular dust",
+        "phantom voices",
+        "swing / drag",
     ):
         assert f"- {claim}: **" in report
+    assert "- judged as: pulse train (a Koenig seed with 5 pulses)" in report
+    assert manifest["input"]["class"] == "pulses"
+    assert all(math.isfinite(p["metrics"]["pulse_crest_db"]) for p in manifest["passes"])
+    assert [v["phenomenon"] for v in table["verdicts"]][-1] == "swing / drag"
     assert "- from pass 2: strength = 0.45, guidance = 15.0, prompt = 'Granular" in report
     assert "- from pass 3" not in report  # unchanged params are not repeated
 
@@ -172,7 +182,8 @@ def test_resume_finishes_a_cut_run_identically(whole: Path, tmp_path: Path) -> N
     resumed = resume_run(cut)
     assert sorted(p.name for p in cut.iterdir()) == sorted(p.name for p in whole.iterdir())
     assert resumed["timings"]["resumed_after_pass"] == [1]
-    for name in ["iter_00.wav", "iter_01.wav", "iter_02.wav", "iter_03.wav", *FILES[1:]]:
+    derived = [name for name in FILES if name != "manifest.json"]  # its timings differ
+    for name in ["iter_00.wav", "iter_01.wav", "iter_02.wav", "iter_03.wav", *derived]:
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
 
 

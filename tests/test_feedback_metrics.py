@@ -150,7 +150,9 @@ def test_audio_metrics_has_every_audio_metric() -> None:
     assert metrics["gap_to_pulse_db"] == pytest.approx(
         10 * math.log10(1e-12 / (1 / 3360)), abs=0.01
     )
-    assert set(metrics) == set(METRIC_NAMES) - {"drift_prev", "drift_first"}
+    engine_adds = {"drift_prev", "drift_first", "speech_share"}  # and feedback.taxonomy's:
+    pulse_measures = {"pulse_crest_db", "pulse_offset_ms", "dust_per_s"}
+    assert set(metrics) == set(METRIC_NAMES) - engine_adds - pulse_measures
 
 
 @settings(max_examples=15, deadline=None)

@@ -31,7 +31,7 @@ from latentroom.palette import CODEC_COLOURS, codec_colour, predictor_colour
 from latentroom.plots import latent_heatmap_figure, loop_metrics_figure, save_figure, seed_figure
 from latentroom.seeds import render_seed
 from latentroom.seeds.config import SeedConfig
-from latentroom.spectrogram_plots import PULSE_COLOUR, loop_spectrogram_figure
+from latentroom.spectrogram_plots import PULSE_COLOUR, horizon_figure, loop_spectrogram_figure
 
 TOLERANCE_PX = 1.0  # boxes may touch by this much (antialiased edges)
 PREDICTORS = ("marginal_diag", "marginal_full", "linear", "mdn", "sequence")
@@ -133,6 +133,25 @@ def test_loop_sheet_is_readable(tmp_path: Path, n_passes: int, n_onsets: int, se
 
 
 @pytest.mark.parametrize("n_passes", [1, 50])
+def test_loop_horizon_is_readable(tmp_path: Path, n_passes: int) -> None:
+    levels = np.random.default_rng(3).uniform(-120, 0, (64, n_passes + 1))
+    levels[:, 0] = -120.0  # the seed's silence
+    if n_passes > 1:
+        levels[:, n_passes // 2] = np.nan  # a pass with no frame between the pulses
+    figure = horizon_figure(levels, sample_rate=48_000)
+    _write(figure, tmp_path, f"horizon_{n_passes}")
+    images, bars = _spectrogram_axes(figure)
+    assert len(images) == 1 and len(bars) == 1
+    (ax,) = images
+    assert "dB" in bars[0].get_ylabel() and "Hz" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["300", "1k", "3k", "10k"]
+    assert ax.get_xlabel() == "pass (0 = the input)"
+    assert ax.get_xlim() == (-0.5, n_passes + 0.5)  # one column per pass, centred on it
+    shown = [tick for tick in ax.get_xticks() if -0.5 <= tick <= n_passes + 0.5]
+    assert all(float(tick).is_integer() for tick in shown) and 0 in shown
+
+
+@pytest.mark.parametrize("n_passes", [1, 50])
 def test_loop_metrics_are_readable(tmp_path: Path, n_passes: int) -> None:
     passes = list(range(n_passes + 1))
     names = [*METRIC_NAMES, "room_gain_db"]
@@ -142,7 +161,7 @@ def test_loop_metrics_are_readable(tmp_path: Path, n_passes: int) -> None:
     units = {ax.get_title(): ax.get_ylabel() for ax in figure.axes if ax.axison}
     assert units["lufs"] == "LUFS" and units["rms_dbfs"] == "dBFS"
     assert units["room_gain_db"] == "dB" and units["onset_deviation_ms"] == "ms"
-    assert units["persistence"] == "ratio (no unit)"
+    assert units["persistence"] == "ratio (no unit)" and units["dust_per_s"] == "per second"
 
 
 @pytest.mark.parametrize("config", [SeedConfig(), SeedConfig(pulses=40, steps=64, seconds=30.0)])

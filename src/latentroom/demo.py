@@ -20,7 +20,7 @@ def main(
 
     Writes ``koenig_seed.{wav,json,png}`` and, with ``loop``, the feedback-loop run files
     (``iter_00.wav`` ... ``iter_05.wav``, ``manifest.json``, ``metrics.csv|json``,
-    ``report.md``, ``spectrograms.png``, ``metrics.png``) made on ``backend``.
+    ``report.md``, ``spectrograms.png``, ``horizon.png``, ``metrics.png``) made on ``backend``.
 
     Returns
     -------

@@ -211,7 +211,7 @@ def loop_metrics_figure(passes: list[int], series: dict[str, list[float]]) -> Fi
         Pass indices (0 is the input).
     series : dict of str to list of float
         Metric name -> one value per pass (NaN where not measured); the unit is read from the
-        name's suffix (``_db``, ``_dbfs``, ``_ms``, ``_hz``, ``lufs``).
+        name's suffix (``_db``, ``_dbfs``, ``_ms``, ``_hz``, ``_per_s``, ``lufs``).
     """
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -234,7 +234,14 @@ def loop_metrics_figure(passes: list[int], series: dict[str, list[float]]) -> Fi
     return figure
 
 
-_UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("lufs", "LUFS"), ("_ms", "ms"), ("_hz", "Hz"))
+_UNITS = (
+    ("_dbfs", "dBFS"),
+    ("_db", "dB"),
+    ("lufs", "LUFS"),
+    ("_ms", "ms"),
+    ("_hz", "Hz"),
+    ("_per_s", "per second"),
+)
 
 
 def metric_unit(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Mel spectrogram panels (frequency axis in Hz, colour bar in dB) and the loop's sheet."""
+"""Mel spectrogram panels (frequency axis in Hz, colour bar in dB), the loop's sheet and horizon."""
 
 from __future__ import annotations
 
@@ -31,10 +31,12 @@ def draw_mel(
     *,
     vmin: float,
     vmax: float,
+    start: float = 0.0,
 ) -> AxesImage:
     """Draw ``levels`` [shape=(n_mels, T)] in dB (HTK mel bands, 0 Hz to Nyquist) on ``ax``.
 
-    The y axis runs in mel and is labelled in Hz, so band spacing stays as computed.
+    The columns span ``start`` to ``start + duration`` on the x axis. The y axis runs in mel
+    and is labelled in Hz, so band spacing stays as computed.
     """
     n_mels = levels.shape[0]
     step = float(hz_to_mel(sample_rate / 2)) / (n_mels + 1)  # band m is centred on (m + 1) step
@@ -46,7 +48,7 @@ def draw_mel(
         cmap="magma",
         vmin=vmin,
         vmax=vmax,
-        extent=(0.0, duration, 0.5 * step, (n_mels + 0.5) * step),
+        extent=(start, start + duration, 0.5 * step, (n_mels + 0.5) * step),
     )
     shown = [f for f in _MEL_TICKS_HZ if f < sample_rate / 2]
     ax.set_yticks([float(hz_to_mel(f)) for f in shown], [_hz_label(f) for f in shown])
@@ -128,3 +130,56 @@ def plot_loop_spectrograms(
         rows, pulse_times, sample_rate=sample_rate, pulse_label=pulse_label
     )
     return save_figure(figure, path)
+
+
+def horizon_figure(
+    levels: np.ndarray,
+    *,
+    sample_rate: int,
+    dynamic_range_db: float = 80.0,
+    floor_db: float = -120.0,
+) -> Figure:
+    """The spectral horizon: the spectrum between the pulses, one column per pass.
+
+    Parameters
+    ----------
+    levels : np.ndarray [shape=(n_mels, P)]
+        Pass ``p``'s between-pulse mel levels in dB (``feedback.taxonomy.horizon_levels``) in
+        column ``p``, pass 0 (the input) first; a NaN column (no frame between pulses) is left
+        blank.
+    sample_rate : int
+        Of the audio behind ``levels`` (sets the frequency axis).
+    dynamic_range_db : float > 0
+        Colours span the loudest cell down by this much ...
+    floor_db : float
+        ... and never start above this floor (the levels' own), so a run that stays silent
+        between its pulses shows its silence at the bottom of the scale.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    finite = levels[np.isfinite(levels)]
+    vmax = max(float(finite.max()) if finite.size else floor_db, floor_db + dynamic_range_db)
+    n_passes = levels.shape[1]
+    figure = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = figure.subplots()
+    image = draw_mel(
+        ax,
+        levels,
+        float(n_passes),
+        sample_rate,
+        vmin=vmax - dynamic_range_db,
+        vmax=vmax,
+        start=-0.5,
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+    ax.set_xlim(-0.5, n_passes - 0.5)
+    ax.set_xlabel("pass (0 = the input)")
+    figure.colorbar(image, ax=ax, label=LEVEL_LABEL)
+    ax.set_title("Spectral horizon: the spectrum between the pulses, pass by pass", fontsize=10)
+    return figure
+
+
+def plot_horizon(levels: np.ndarray, path: str | os.PathLike[str], *, sample_rate: int) -> Path:
+    """Write ``horizon_figure(levels, sample_rate=...)`` to ``path`` as PNG."""
+    return save_figure(horizon_figure(levels, sample_rate=sample_rate), path)

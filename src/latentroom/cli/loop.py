@@ -61,9 +61,9 @@ def loop(
     """Run the neural feedback loop: each pass's output is the next pass's input.
 
     Writes iter_00.wav (input) ... iter_NN.wav, manifest.json, metrics.csv/json, report.md,
-    spectrograms.png and metrics.png into the run directory. --resume continues a run that
-    was interrupted (on --device; in the run's dtype); on the same device the result is
-    byte-identical to an uninterrupted run.
+    spectrograms.png, horizon.png and metrics.png into the run directory. --resume continues a
+    run that was interrupted (on --device; in the run's dtype); on the same device the result
+    is byte-identical to an uninterrupted run.
     """
     from latentroom.errors import ConfigError
     from latentroom.feedback import engine

@@ -23,6 +23,13 @@ from latentroom.feedback import manifest as mf
 from latentroom.feedback.backends.base import Backend, get_backend, placement_options
 from latentroom.feedback.metrics import audio_metrics, latent_drift, latent_scale
 from latentroom.feedback.schedule import Schedule, pass_seed, schedule_from_dict
+from latentroom.feedback.taxonomy import (
+    SPEECH_HINT,
+    missing_speech_packages,
+    speech_share,
+    taxonomy_metrics,
+)
+from latentroom.feedback.verdicts import classify_input, input_class, needs_speech
 from latentroom.fileio import locked_dir
 
 if TYPE_CHECKING:
@@ -382,7 +389,13 @@ def _record_pass(
     if number == 0:
         state.first = state.previous = latents
         state.scale = None if latents is None else latent_scale(latents)
-    metrics = {**audio_metrics(audio.samples, audio.sample_rate, pulses), **state.drifts(latents)}
+    mono = np.asarray(audio.samples, dtype=np.float64).mean(axis=0)
+    metrics = {
+        **audio_metrics(audio.samples, audio.sample_rate, pulses),
+        **taxonomy_metrics(mono, audio.sample_rate, pulses),
+        "speech_share": _speech_share(manifest, audio, number),
+        **state.drifts(latents),
+    }
     state.previous = latents
     previous = manifest["passes"][-1]["output_sha256"] if manifest["passes"] else None
     manifest["passes"].append(
@@ -398,8 +411,34 @@ def _record_pass(
             "metrics": metrics,
         }
     )
+    if number == 0:
+        _classify_input(manifest, metrics)
     manifest["timings"]["pass_seconds"].append(round(time.perf_counter() - started, 3))
     mf.write_manifest(run_dir, manifest)
+
+
+def _speech_share(manifest: dict[str, Any], audio: Audio, number: int) -> float:
+    """silero-vad's speech share of pass ``number``, or NaN where no verdict needs it.
+
+    The input is always measured (it decides the input's class) when the extra is installed;
+    a later pass only when the phantom-voices verdict applies to the input.
+    """
+    needed = needs_speech(input_class(manifest)) if number else not missing_speech_packages()
+    return speech_share(audio.samples, audio.sample_rate) if needed else float("nan")
+
+
+def _classify_input(manifest: dict[str, Any], first: dict[str, float]) -> None:
+    """Record the input's class (which verdicts apply); warn when speech cannot be measured."""
+    missing = missing_speech_packages()
+    found = classify_input(manifest["input"], first, SPEECH_HINT if missing else None)
+    manifest["input"].update(found.to_dict())
+    if missing:
+        message = (
+            f"phantom voices and speech inputs not measured: {', '.join(missing)} not installed "
+            f"({SPEECH_HINT})"
+        )
+        manifest["warnings"].append(message)
+        logger.warning("%s", message)
 
 
 def _latent_state(manifest: dict[str, Any], backend: Backend) -> _LatentState:

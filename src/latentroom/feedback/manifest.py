@@ -34,6 +34,7 @@ RUN_FILES = (
     "report.md",
     "spectrograms.png",
     "metrics.png",
+    "horizon.png",
 )
 
 

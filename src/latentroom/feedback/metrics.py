@@ -22,10 +22,15 @@ PULSE_AFTER = 0.060  # s: ... and ends this long after (the 20 ms tail and some 
 SHEEN_HZ = 8_000.0  # "metallic sheen": share of power at or above this frequency
 POWER_FLOOR = 1e-12  # power floor of ratios: -120 dB re full scale
 
+#: Every per-pass metric: ``audio_metrics``'s, ``feedback.taxonomy``'s (the pulse measures and
+#: the speech share) and the engine's latent drifts.
 METRIC_NAMES = (
     "persistence",
     "onset_deviation_ms",
+    "pulse_offset_ms",
+    "pulse_crest_db",
     "gap_to_pulse_db",
+    "dust_per_s",
     "flatness",
     "entropy",
     "centroid_hz",
@@ -33,6 +38,7 @@ METRIC_NAMES = (
     "rms_dbfs",
     "peak_dbfs",
     "lufs",
+    "speech_share",
     "drift_prev",
     "drift_first",
 )

@@ -1,4 +1,4 @@
-"""A finished run's tables, figures and ``report.md``, including the seed's §5 verdicts."""
+"""A finished run's tables, figures and ``report.md``, with the verdicts of ``verdicts.py``."""
 
 from __future__ import annotations
 
@@ -14,15 +14,10 @@ import numpy as np
 from latentroom.feedback.manifest import iter_name, to_json
 from latentroom.feedback.metrics import METRIC_NAMES
 from latentroom.feedback.schedule import NUMERIC_PARAMS
+from latentroom.feedback.verdicts import InputClass, input_class, not_judged, phenomena
 from latentroom.fileio import write_text_atomic
 
 MAX_SHEET_ROWS = 12  # spectrogram rows: pass 0, the last pass and evenly spaced ones between
-PERSISTS = 0.8  # rhythm persists: at least this share of pulses kept at the last pass
-SILENCE_RISE_DB = 10.0  # silence vanishes: gap-to-pulse ratio up by this much from the input
-ENTROPY_RISE = 0.02  # entropy rises: normalised entropy up by this much from the first pass
-SHEEN_RISE = 0.05  # sheen appears: share above 8 kHz up by this much from the first pass ...
-CENTROID_RATIO = 1.2  # ... or the centroid up by this factor
-LOUDNESS_DRIFT_LU = 1.0  # loudness drifts: |room gain| summed after the first pass at least this
 
 
 def metric_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,26 +39,35 @@ def metric_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_outputs(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
-    """Write ``metrics.csv``, ``metrics.json``, both figures and ``report.md`` (atomically)."""
+    """Write ``metrics.csv``, ``metrics.json``, the figures and ``report.md`` (atomically).
+
+    ``metrics.json`` holds the per-pass rows and the input's class with the verdicts.
+    """
     from latentroom.plots import plot_loop_metrics
 
     rows = metric_table(manifest)
+    found = input_class(manifest)
     columns = list(rows[0])
     text = io.StringIO()
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
     write_text_atomic(run_dir / "metrics.csv", text.getvalue())
-    payload = {"columns": columns, "passes": to_json(rows)}
+    payload = {
+        "columns": columns,
+        "passes": to_json(rows),
+        "input_class": {**found.to_dict(), "name": found.name},
+        "verdicts": [verdict.to_dict() for verdict in phenomena(rows, found)],
+        "not_judged": [{"phenomenon": c, "why": why} for c, why in not_judged(found)],
+    }
     write_text_atomic(run_dir / "metrics.json", json.dumps(payload, indent=2) + "\n")
     _plot_sheet(run_dir, manifest)
+    _plot_horizon(run_dir, manifest)
     series = {name: [row[name] for row in rows] for name in (*METRIC_NAMES, "room_gain_db")}
     plot_loop_metrics([row["pass"] for row in rows], series, run_dir / "metrics.png")
-    write_text_atomic(run_dir / "report.md", render_report(manifest, rows))
-    return [
-        run_dir / n
-        for n in ("metrics.csv", "metrics.json", "spectrograms.png", "metrics.png", "report.md")
-    ]
+    write_text_atomic(run_dir / "report.md", render_report(manifest, rows, found))
+    names = ("metrics.csv", "metrics.json", "spectrograms.png", "horizon.png", "metrics.png")
+    return [run_dir / n for n in (*names, "report.md")]
 
 
 def sheet_passes(n_passes: int) -> list[int]:
@@ -94,6 +98,20 @@ def _plot_sheet(run_dir: Path, manifest: dict[str, Any]) -> None:
     )
 
 
+def _plot_horizon(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Every pass's between-pulse spectrum, loaded one pass at a time, as one image."""
+    from latentroom.audio.io import load_audio
+    from latentroom.feedback.taxonomy import horizon_levels
+    from latentroom.spectrogram_plots import plot_horizon
+
+    pulses = np.asarray(manifest["input"]["pulse_times"], dtype=float)
+    columns = []
+    for record in manifest["passes"]:
+        audio = load_audio(run_dir / record["file"])
+        columns.append(horizon_levels(audio.samples.mean(axis=0), audio.sample_rate, pulses))
+    plot_horizon(np.stack(columns, axis=1), run_dir / "horizon.png", sample_rate=audio.sample_rate)
+
+
 def _pass_label(record: dict[str, Any]) -> str:
     if record["index"] == 0:
         return "input"
@@ -102,95 +120,14 @@ def _pass_label(record: dict[str, Any]) -> str:
     return "\n".join([f"pass {record['index']}", *shown])
 
 
-Row = dict[str, Any]
-Verdict = tuple[str, bool | None, str]
+def render_report(
+    manifest: dict[str, Any], rows: list[dict[str, Any]], found: InputClass | None = None
+) -> str:
+    """The Markdown report: the run, the verdicts, the per-pass table, warnings, figures.
 
-
-def phenomena(rows: list[Row]) -> list[Verdict]:
-    """The seed's §5 claims as ``(claim, occurred or None if unmeasurable, the numbers)``.
-
-    Rhythm and silence compare the last pass with the input (pass 0); entropy, sheen and
-    loudness compare it with the first processed pass, since the input (clicks) is itself
-    white and at its own level.
+    ``found`` is the input's class (None: ``input_class(manifest)``); it picks the verdicts.
     """
-    first, base, last = rows[0], rows[min(1, len(rows) - 1)], rows[-1]
-    return [
-        _rhythm(first, last),
-        _silence(first, last),
-        _entropy(base, last),
-        _sheen(base, last),
-        _loudness(rows),
-    ]
-
-
-def _rhythm(first: Row, last: Row) -> Verdict:
-    kept = float(last["persistence"])
-    numbers = (
-        f"persistence {_f(first['persistence'])} at the input, {_f(kept)} at pass "
-        f"{last['pass']} (threshold {PERSISTS}); median onset deviation "
-        f"{_f(last['onset_deviation_ms'], '+.1f')} ms"
-    )
-    return "rhythm persists", _ok(kept >= PERSISTS, kept), numbers
-
-
-def _silence(first: Row, last: Row) -> Verdict:
-    rise = float(last["gap_to_pulse_db"]) - float(first["gap_to_pulse_db"])
-    numbers = (
-        f"gap-to-pulse ratio {_f(first['gap_to_pulse_db'], '.1f')} dB at the input, "
-        f"{_f(last['gap_to_pulse_db'], '.1f')} dB at pass {last['pass']} "
-        f"(threshold: +{SILENCE_RISE_DB} dB)"
-    )
-    return "silence vanishes", _ok(rise >= SILENCE_RISE_DB, rise), numbers
-
-
-def _entropy(base: Row, last: Row) -> Verdict:
-    rise = float(last["entropy"]) - float(base["entropy"])
-    numbers = (
-        f"normalised spectral entropy {_f(base['entropy'], '.3f')} at pass {base['pass']}, "
-        f"{_f(last['entropy'], '.3f')} at pass {last['pass']}; flatness "
-        f"{_f(base['flatness'], '.3f')} -> {_f(last['flatness'], '.3f')} "
-        f"(threshold: +{ENTROPY_RISE})"
-    )
-    return "entropy rises", _ok(rise >= ENTROPY_RISE, rise), numbers
-
-
-def _sheen(base: Row, last: Row) -> Verdict:
-    rise = float(last["hf_share"]) - float(base["hf_share"])
-    base_centroid = float(base["centroid_hz"])
-    ratio = float(last["centroid_hz"]) / base_centroid if base_centroid else math.nan
-    numbers = (
-        f"share above 8 kHz {_f(base['hf_share'], '.3f')} -> {_f(last['hf_share'], '.3f')}, "
-        f"centroid {_f(base_centroid, '.0f')} -> {_f(last['centroid_hz'], '.0f')} Hz from pass "
-        f"{base['pass']} to {last['pass']} (thresholds: +{SHEEN_RISE} share or "
-        f"x{CENTROID_RATIO} centroid)"
-    )
-    return (
-        "sheen appears",
-        _ok(rise >= SHEEN_RISE or ratio >= CENTROID_RATIO, rise + ratio),
-        numbers,
-    )
-
-
-def _loudness(rows: list[Row]) -> Verdict:
-    """The room's own gain summed over passes 2..last (pass 1 turns clicks into sound).
-
-    Summed per pass, it is what the loudness would have done with no level policy; with
-    ``--level off`` it equals the LUFS change from pass 1 to the last pass.
-    """
-    base, last = rows[min(1, len(rows) - 1)], rows[-1]
-    gains = [float(row["room_gain_db"]) for row in rows[2:]]
-    change = float(np.sum(gains)) if gains else math.nan
-    numbers = (
-        f"the room's own gain summed from pass {base['pass'] + 1} to {last['pass']}: "
-        f"{_f(change, '+.1f')} LU; written {_f(base['lufs'], '.1f')} LUFS at pass "
-        f"{base['pass']}, {_f(last['lufs'], '.1f')} LUFS at pass {last['pass']}, peak "
-        f"{_f(last['peak_dbfs'], '.1f')} dBFS (threshold: {LOUDNESS_DRIFT_LU} LU)"
-    )
-    return "loudness drifts", _ok(abs(change) >= LOUDNESS_DRIFT_LU, change), numbers
-
-
-def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """The Markdown report: the run, the verdicts, the per-pass table, warnings, figures."""
+    found = found or input_class(manifest)
     backend = manifest["backend"]
     lines = [
         "# Feedback loop report",
@@ -198,15 +135,22 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"- backend: `{backend['name']}` (honours {', '.join(backend['honoured']) or 'nothing'})",
         f"- passes: {manifest['n_passes']}, master seed {manifest['master_seed']}",
         f"- input: {_describe_input(manifest['input'])}",
+        f"- judged as: {found.name} ({found.reason})",
         f"- latent drift measured in codec: `{manifest['latent_codec']}`",
         f"- latentroom {manifest['latentroom_version']}",
         "",
         "## Did the seed's phenomena (§5) occur?",
         "",
     ]
-    for claim, occurred, numbers in phenomena(rows):
-        verdict = {True: "**yes**", False: "**no**", None: "**not measurable**"}[occurred]
-        lines.append(f"- {claim}: {verdict} — {numbers}")
+    for verdict in phenomena(rows, found):
+        lines.append(
+            f"- {verdict.claim}: **{verdict.label}** — {verdict.numbers} "
+            f"(threshold: {verdict.threshold})"
+        )
+    skipped = not_judged(found)
+    if skipped:
+        lines += ["", "Not judged for this input:", ""]
+        lines += [f"- {claim}: {why}" for claim, why in skipped]
     lines += ["", "## Per pass", "", *_markdown_table(rows), "", *_param_changes(manifest), ""]
     lines += _levels(manifest)
     if manifest["warnings"]:
@@ -215,6 +159,8 @@ def render_report(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "## Figures",
         "",
         "![spectrograms](spectrograms.png)",
+        "",
+        "![spectral horizon](horizon.png)",
         "",
         "![metrics](metrics.png)",
         "",
@@ -271,10 +217,6 @@ def _markdown_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
-
-
-def _ok(condition: bool, value: float) -> bool | None:
-    return None if not math.isfinite(value) else bool(condition)
 
 
 def _f(value: Any, spec: str = ".2f") -> str:
