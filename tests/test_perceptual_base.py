@@ -95,7 +95,9 @@ def test_pitch_tracks_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> 
 
     calls = []
 
-    def fake_track(x: np.ndarray, model: str, device: str) -> tuple[np.ndarray, np.ndarray]:
+    def fake_track(
+        x: np.ndarray, model: str, device: str, hop: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         calls.append(x.size)
         return np.full(3, 220.0), np.ones(3)
 
