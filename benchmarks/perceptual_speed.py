@@ -8,10 +8,14 @@ family is taken by wrapping the functions ``suite`` calls.
 
 Target (issue 16): 10 minutes in <= 60 s on 2 CPU cores.
 
+CREPE runs with the library's defaults (tiny model, 20 ms frames) unless ``--pitch-model`` /
+``--pitch-hop-ms`` say otherwise; ``--device cuda`` puts CREPE and the speaker encoder on a GPU.
+
 Examples
 --------
     python benchmarks/perceptual_speed.py --minutes 1 --note "smoke run"
     python benchmarks/perceptual_speed.py --minutes 10 --threads 2 --markdown
+    python benchmarks/perceptual_speed.py --minutes 10 --pitch-hop-ms 10 --device cuda
 """
 
 from __future__ import annotations
@@ -87,11 +91,17 @@ def timed(table: dict[str, float], name: str, fn: Callable[..., Any]) -> Callabl
     return wrapper
 
 
-def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
-    """Build the clips, load the models, then time ``measure_pair`` over every clip."""
+def run(
+    minutes: float, clip_seconds: float, threads: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Build the clips, load the models, then time ``measure_pair(**options)`` over every clip."""
+    import functools
+
     import torch
 
-    from latentroom.evaluation.perceptual import measure_pair, suite
+    from latentroom.evaluation.perceptual import suite
+
+    measure_pair = functools.partial(suite.measure_pair, voice=True, **options)
 
     torch.set_num_threads(threads)
     load_average = os.getloadavg()[0]  # before this run adds to it
@@ -99,19 +109,20 @@ def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
     clips = [speech_clip(clip_seconds, i) for i in range(n_clips)]
     degraded = [degrade(x, i) for i, x in enumerate(clips)]
     start = time.perf_counter()
-    measure_pair(clips[0][:, : 2 * RATE], degraded[0][:, : 2 * RATE], RATE, voice=True)
+    measure_pair(clips[0][:, : 2 * RATE], degraded[0][:, : 2 * RATE], RATE)
     load = time.perf_counter() - start
     stages: dict[str, float] = defaultdict(float)
     for name in FAMILIES:
         setattr(suite, name, timed(stages, name, getattr(suite, name)))
     start, cpu = time.perf_counter(), time.process_time()
-    results = [measure_pair(x, y, RATE, voice=True) for x, y in zip(clips, degraded, strict=True)]
+    results = [measure_pair(x, y, RATE) for x, y in zip(clips, degraded, strict=True)]
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     not_applicable = sum(m.value is None for r in results for m in r.values())
     return {
         "minutes": n_clips * clip_seconds / 60,
         "clips": n_clips,
         "threads": threads,
+        "options": options,
         "load_average_at_start": load_average,
         "load_s": load,
         "wall_s": wall,
@@ -154,7 +165,8 @@ def report(args: argparse.Namespace, row: dict[str, Any]) -> str:
             f"- command: `{command}`",
             f"- machine: {machine()}; load average at start {row['load_average_at_start']:.1f}",
             f"- {row['clips']} espeak-ng clips of {args.clip_seconds:g} s at 44.1 kHz against a "
-            "band-limited (5.5 kHz) copy with noise at 20 dB SNR; all measures, voice family",
+            "band-limited (5.5 kHz) copy with noise at 20 dB SNR; all measures, voice family; "
+            f"measure_pair options {row['options']}",
             "",
             "| minutes | threads | model load (s) | wall (s) | CPU (s) | stages (wall) |",
             "|---|---|---|---|---|---|",
@@ -170,6 +182,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=10.0, help="audio to measure")
     parser.add_argument("--clip-seconds", type=float, default=30.0, help="length of each clip")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--device", default="cpu", help="torch device of CREPE and the speaker")
+    parser.add_argument("--pitch-model", choices=("tiny", "full"), default="tiny")
+    parser.add_argument("--pitch-hop-ms", type=float, default=None, help="CREPE step (default 20)")
     parser.add_argument("--markdown", action="store_true", help=f"append the result to {RESULTS}")
     parser.add_argument("--note", default="", help="remark for the RESULTS.md title")
     return parser.parse_args(argv)
@@ -177,7 +192,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    row = run(args.minutes, args.clip_seconds, args.threads)
+    options: dict[str, Any] = {"device": args.device, "pitch_model": args.pitch_model}
+    if args.pitch_hop_ms is not None:
+        options["pitch_hop_seconds"] = args.pitch_hop_ms / 1000
+    row = run(args.minutes, args.clip_seconds, args.threads, options)
     print(json.dumps(row, indent=2))
     if args.markdown:
         with RESULTS.open("a", encoding="utf-8") as handle:
