@@ -24,17 +24,18 @@ import numpy as np
 from latentroom.errors import BackendUnavailableError
 from latentroom.evaluation.perceptual.base import MODEL_RATE, Measure, import_optional
 
-#: CREPE frame step. 20 ms, not the 10 ms of CREPE's paper and DAC/CARGAN's comparisons: the
-#: measures are means over frames, and every other frame estimates the same means at half the
-#: cost (CREPE is most of the measure set's time). On 30 s of espeak-ng speech against a
-#: band-limited noisy copy the two 20 ms subsets of the 10 ms frames gave F0 RMSE 4.44 / 4.70
-#: cents (10 ms: 4.57), periodicity RMSE 0.0663 / 0.0668 (0.0665), voicing error 0.035 / 0.037
-#: (0.036); a 50 ms step moved the F0 RMSE by 30 %. ``hop_seconds=0.01`` reproduces the usual.
-HOP_SECONDS = 0.02
+#: CREPE frame step: 10 ms, as CREPE's paper and DAC/CARGAN-style comparisons use. A 20 ms step
+#: halves the cost (``hop_seconds=0.02``) but is not the default: the F0 RMSE is an RMS that a few
+#: octave-error frames dominate, so dropping every other frame moves it. On two 30 s espeak-ng
+#: clips against a band-limited noisy copy (benchmarks/RESULTS.md, 2026-12-01 04:19 and 04:30)
+#: the mean F0 RMSE was 48.0 cents at 10 ms and 31.0 at 20 ms, while periodicity RMSE (0.0696 /
+#: 0.0700) and voicing error (0.040 / 0.043) barely moved; on one clip alone the two 20 ms halves
+#: gave 4.44 and 4.70 cents against 4.57.
+HOP_SECONDS = 0.01
 FMIN, FMAX = 50.0, 1000.0  # Hz: the range searched (voices and most pitched instruments)
 VOICED_PERIODICITY = 0.21  # torchcrepe's documented voicing threshold (threshold.At(.21))
 SILENCE_DBFS = -60.0  # frames quieter than this are unvoiced whatever CREPE says
-MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (100 ms at the default step)
+MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (50 ms at the default step)
 BATCH_FRAMES = 2048  # frames per forward pass: bounds memory on long clips
 
 
@@ -166,7 +167,7 @@ def pitch_errors(
 ) -> dict[str, Measure]:
     """F0 RMSE (cents), periodicity RMSE and voicing error of ``estimate`` against ``reference``.
 
-    1. track both with CREPE at 16 kHz (frames every ``hop_seconds``, 20 ms by default); a frame
+    1. track both with CREPE at 16 kHz (frames every ``hop_seconds``, 10 ms by default); a frame
        is voiced when its periodicity is at least 0.21 and it is louder than -60 dBFS;
     2. ``f0_rmse_cents``: RMS of ``1200 log2(f0_est / f0_ref)`` over frames voiced in both;
     3. ``periodicity_rmse``: RMS difference of periodicity over all frames;
