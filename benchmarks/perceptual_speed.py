@@ -8,10 +8,14 @@ family is taken by wrapping the functions ``suite`` calls.
 
 Target (issue 16): 10 minutes in <= 60 s on 2 CPU cores.
 
+CREPE runs with the library's defaults (tiny model, 10 ms frames) unless ``--pitch-model`` /
+``--pitch-hop-ms`` say otherwise; ``--device cuda`` puts CREPE and the speaker encoder on a GPU.
+
 Examples
 --------
     python benchmarks/perceptual_speed.py --minutes 1 --note "smoke run"
     python benchmarks/perceptual_speed.py --minutes 10 --threads 2 --markdown
+    python benchmarks/perceptual_speed.py --minutes 10 --pitch-hop-ms 20 --device cuda
 """
 
 from __future__ import annotations
@@ -74,24 +78,34 @@ def degrade(x: np.ndarray, seed: int) -> np.ndarray:
     return (low + noise)[None]
 
 
-def timed(table: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` that adds its wall time to ``table[name]``."""
+def timed(
+    table: dict[str, float], cpu_table: dict[str, float], name: str, fn: Callable[..., Any]
+) -> Callable[..., Any]:
+    """``fn`` that adds its wall time to ``table[name]`` and its process CPU time to
+    ``cpu_table[name]`` (on a shared machine the CPU time is the steadier of the two)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             table[name] += time.perf_counter() - start
+            cpu_table[name] += time.process_time() - cpu
 
     return wrapper
 
 
-def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
-    """Build the clips, load the models, then time ``measure_pair`` over every clip."""
+def run(
+    minutes: float, clip_seconds: float, threads: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Build the clips, load the models, then time ``measure_pair(**options)`` over every clip."""
+    import functools
+
     import torch
 
-    from latentroom.evaluation.perceptual import measure_pair, suite
+    from latentroom.evaluation.perceptual import suite
+
+    measure_pair = functools.partial(suite.measure_pair, voice=True, **options)
 
     torch.set_num_threads(threads)
     load_average = os.getloadavg()[0]  # before this run adds to it
@@ -99,24 +113,27 @@ def run(minutes: float, clip_seconds: float, threads: int) -> dict[str, Any]:
     clips = [speech_clip(clip_seconds, i) for i in range(n_clips)]
     degraded = [degrade(x, i) for i, x in enumerate(clips)]
     start = time.perf_counter()
-    measure_pair(clips[0][:, : 2 * RATE], degraded[0][:, : 2 * RATE], RATE, voice=True)
+    measure_pair(clips[0][:, : 2 * RATE], degraded[0][:, : 2 * RATE], RATE)
     load = time.perf_counter() - start
     stages: dict[str, float] = defaultdict(float)
+    cpu_stages: dict[str, float] = defaultdict(float)
     for name in FAMILIES:
-        setattr(suite, name, timed(stages, name, getattr(suite, name)))
+        setattr(suite, name, timed(stages, cpu_stages, name, getattr(suite, name)))
     start, cpu = time.perf_counter(), time.process_time()
-    results = [measure_pair(x, y, RATE, voice=True) for x, y in zip(clips, degraded, strict=True)]
+    results = [measure_pair(x, y, RATE) for x, y in zip(clips, degraded, strict=True)]
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     not_applicable = sum(m.value is None for r in results for m in r.values())
     return {
         "minutes": n_clips * clip_seconds / 60,
         "clips": n_clips,
         "threads": threads,
+        "options": options,
         "load_average_at_start": load_average,
         "load_s": load,
         "wall_s": wall,
         "cpu_s": cpu,
         "stages_s": {**stages, "rest": wall - sum(stages.values())},
+        "stages_cpu_s": {**cpu_stages, "rest": cpu - sum(cpu_stages.values())},
         "not_applicable": not_applicable,
         "means": {
             k: float(np.mean([r[k].value for r in results if r[k].value is not None]))
@@ -147,6 +164,7 @@ def report(args: argparse.Namespace, row: dict[str, Any]) -> str:
     title = f"## perceptual speed, {stamp}" + (f" ({args.note})" if args.note else "")
     command = shlex.join(["python", "benchmarks/perceptual_speed.py", *sys.argv[1:]])
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in row["stages_s"].items())
+    cpu_stages = ", ".join(f"{k} {v:.1f} s" for k, v in row["stages_cpu_s"].items())
     return "\n".join(
         [
             title,
@@ -154,12 +172,14 @@ def report(args: argparse.Namespace, row: dict[str, Any]) -> str:
             f"- command: `{command}`",
             f"- machine: {machine()}; load average at start {row['load_average_at_start']:.1f}",
             f"- {row['clips']} espeak-ng clips of {args.clip_seconds:g} s at 44.1 kHz against a "
-            "band-limited (5.5 kHz) copy with noise at 20 dB SNR; all measures, voice family",
+            "band-limited (5.5 kHz) copy with noise at 20 dB SNR; all measures, voice family; "
+            f"measure_pair options {row['options']}",
             "",
-            "| minutes | threads | model load (s) | wall (s) | CPU (s) | stages (wall) |",
-            "|---|---|---|---|---|---|",
+            "| minutes | threads | model load (s) | wall (s) | CPU (s) | stages (wall) "
+            "| stages (CPU) |",
+            "|---|---|---|---|---|---|---|",
             f"| {row['minutes']:g} | {row['threads']} | {row['load_s']:.1f} | {row['wall_s']:.1f} "
-            f"| {row['cpu_s']:.1f} | {stages} |",
+            f"| {row['cpu_s']:.1f} | {stages} | {cpu_stages} |",
             "",
         ]
     )
@@ -170,6 +190,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=10.0, help="audio to measure")
     parser.add_argument("--clip-seconds", type=float, default=30.0, help="length of each clip")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--device", default="cpu", help="torch device of CREPE and the speaker")
+    parser.add_argument("--pitch-model", choices=("tiny", "full"), default="tiny")
+    parser.add_argument("--pitch-hop-ms", type=float, default=None, help="CREPE step (default 10)")
     parser.add_argument("--markdown", action="store_true", help=f"append the result to {RESULTS}")
     parser.add_argument("--note", default="", help="remark for the RESULTS.md title")
     return parser.parse_args(argv)
@@ -177,7 +200,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    row = run(args.minutes, args.clip_seconds, args.threads)
+    options: dict[str, Any] = {"device": args.device, "pitch_model": args.pitch_model}
+    if args.pitch_hop_ms is not None:
+        options["pitch_hop_seconds"] = args.pitch_hop_ms / 1000
+    row = run(args.minutes, args.clip_seconds, args.threads, options)
     print(json.dumps(row, indent=2))
     if args.markdown:
         with RESULTS.open("a", encoding="utf-8") as handle:

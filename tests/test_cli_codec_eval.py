@@ -149,3 +149,46 @@ def test_codec_eval_perceptual_reports_measures_per_family(
     assert set(clip) == {"value", "unit", "reason", "note"} and clip["unit"] == "dB"
     report = (out / "report.md").read_text()
     assert "Perceptual measures, speech" in report and "| pesq | MOS |" in report
+
+
+def test_codec_eval_perceptual_passes_device_and_pitch_model_through(
+    run_cli: Callable[..., Any],
+    tiny_codec_name: str,
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--device reaches the torch models of every clip; percussion gets no pitch measures.
+
+    The measures are stood in for (this checks the plumbing, not the models), so it runs without
+    the perceptual extra."""
+    from latentroom.evaluation import perceptual
+    from latentroom.evaluation.perceptual import MEASURES, Measure, base
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_measure_pair(*args: Any, **kwargs: Any) -> dict[str, Measure]:
+        calls.append(kwargs)
+        return {name: Measure(0.0, unit) for name, (unit, _) in MEASURES.items()}
+
+    monkeypatch.setattr(base, "missing_packages", list)
+    monkeypatch.setattr(perceptual, "measure_pair", fake_measure_pair)
+    out = tmp_path / "report"
+    args = ("codec", "eval", "--codec", tiny_codec_name, "--data", corpus, "-o", out, "--quiet")
+    result = run_cli(*args, "--random-init", "--max-clips", "1", "--perceptual",
+                     "--device", "cpu", "--pitch-model", "full")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) == 2  # one clip of each family, codec only
+    assert {c["device"] for c in calls} == {"cpu"} and {c["pitch_model"] for c in calls} == {"full"}
+    assert sorted(c["pitch"] for c in calls) == [False, True]  # percussion, koenig
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["perceptual_device"] == "cpu" and config["pitch_model"] == "full"
+
+
+def test_codec_eval_refuses_an_unknown_pitch_model(
+    run_cli: Callable[..., Any], tiny_codec_name: str, corpus: Path, tmp_path: Path
+) -> None:
+    args = ("codec", "eval", "--codec", tiny_codec_name, "--data", corpus, "-o", tmp_path / "r")
+    result = run_cli(*args, "--pitch-model", "large")
+    assert result.exit_code == 2 and not (tmp_path / "r").exists()
+    assert "pitch_model must be 'tiny' or 'full'; got 'large'" in result.stderr

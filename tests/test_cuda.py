@@ -131,3 +131,27 @@ def test_cli_runs_on_cuda_and_records_it(run_cli: Callable[..., Any], tmp_path: 
     assert result.exit_code == 0, result.stderr
     module = torch.jit.load(str(tmp_path / "m.ts"), map_location="cpu")
     assert all(not p.is_cuda for p in module.parameters())
+
+
+def test_perceptual_torch_models_run_on_cuda_and_agree_with_cpu() -> None:
+    """CREPE and the speaker encoder follow ``device``; silero-vad and DNSMOS (ONNX Runtime's CPU
+    build) stay on CPU. Tolerances: 5 cents of F0 RMSE, 0.01 of periodicity, cosine 0.999."""
+    from latentroom.evaluation.perceptual import pitch, speaker
+    from latentroom.evaluation.perceptual.base import missing_packages
+    from perceptual_audio import harmonic_tone, speak
+
+    if missing_packages():
+        pytest.skip(f"missing {missing_packages()}: pip install -e '.[perceptual]'")
+    tone = harmonic_tone(220.0)
+    shifted = harmonic_tone(220.0 * 2 ** (50 / 1200))
+    on_cpu = pitch.pitch_errors(tone, shifted, device="cpu")
+    on_gpu = pitch.pitch_errors(tone, shifted, device="cuda")
+    assert next(pitch.import_torchcrepe().infer.model.parameters()).is_cuda
+    for name, tolerance in (("f0_rmse_cents", 5.0), ("periodicity_rmse", 1e-2)):
+        assert on_gpu[name].value == pytest.approx(on_cpu[name].value, abs=tolerance)
+    voice = speak("the river carries light across the stone bridge every morning")
+    assert next(speaker.load_encoder("cuda").parameters()).is_cuda
+    cpu_embedding = speaker.embed_voice(voice, "cpu")
+    gpu_embedding = speaker.embed_voice(voice, "cuda")
+    assert cpu_embedding is not None and gpu_embedding is not None
+    assert float(cpu_embedding @ gpu_embedding) > 0.999

@@ -95,7 +95,9 @@ def test_pitch_tracks_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> 
 
     calls = []
 
-    def fake_track(x: np.ndarray, model: str, device: str) -> tuple[np.ndarray, np.ndarray]:
+    def fake_track(
+        x: np.ndarray, model: str, device: str, hop: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         calls.append(x.size)
         return np.full(3, 220.0), np.ones(3)
 
@@ -108,3 +110,20 @@ def test_pitch_tracks_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> 
     assert calls == [x.size] and again.tolist() == [220.0] * 3
     pitch.track_pitch(2 * x)
     assert len(calls) == 2
+
+
+def test_speaker_encoder_runs_on_one_cpu_thread_and_restores_the_count() -> None:
+    import torch
+
+    from latentroom.evaluation.perceptual.speaker import _one_cpu_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with _one_cpu_thread("cpu"):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with _one_cpu_thread("cuda:0"):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -94,6 +94,38 @@ def test_noise_has_no_pitch() -> None:
     assert "no pitch" in (errors["f0_rmse_cents"].reason or "")
 
 
+def test_silent_frames_skip_crepe_and_the_others_match_torchcrepe_predict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames under -60 dBFS never reach the network (unvoiced: F0 NaN, periodicity 0); every
+    other frame gets exactly what ``torchcrepe.predict`` gives it."""
+    needs(*CREPE)
+    import torch
+
+    from latentroom.evaluation.perceptual import pitch
+
+    tone = harmonic_tone(220.0, seconds=0.6).astype(np.float32)
+    x = np.concatenate([tone, np.zeros(RATE // 2, np.float32), tone])
+    torchcrepe = pitch.import_torchcrepe()
+    sent: list[int] = []
+    infer = torchcrepe.infer
+    monkeypatch.setattr(torchcrepe, "infer", lambda f, *a: sent.append(len(f)) or infer(f, *a))
+    monkeypatch.setattr(pitch, "_TRACKS", pitch.OrderedDict())
+    f0, periodicity = pitch.track_pitch(x, hop_seconds=0.02)
+    hop = 320
+    loud = pitch._frame_dbfs(x, hop, f0.size) >= pitch.SILENCE_DBFS
+    assert f0.size == 1 + x.size // hop and sum(sent) == loud.sum() < f0.size
+    assert np.isnan(f0[~loud]).all() and (periodicity[~loud] == 0).all()
+    monkeypatch.setattr(torchcrepe, "infer", infer)
+    with torch.inference_mode():
+        f0_all, per_all = torchcrepe.predict(
+            torch.from_numpy(x)[None], RATE, hop, pitch.FMIN, pitch.FMAX, model="tiny",
+            decoder=torchcrepe.decode.weighted_argmax, return_periodicity=True,
+        )  # fmt: skip
+    assert np.array_equal(f0[loud], f0_all[0].numpy()[loud].astype(np.float64))
+    assert np.array_equal(periodicity[loud], per_all[0].numpy()[loud].astype(np.float64))
+
+
 def test_speech_share_is_high_for_speech_and_zero_for_silence(voice_a: np.ndarray) -> None:
     needs("silero_vad", "onnxruntime")
     from latentroom.evaluation.perceptual.speech import speech_share
@@ -164,3 +196,29 @@ def test_measure_pair_skips_voice_measures_outside_voice_families(voice_a: np.nd
     on_noise = measure_pair(noise, noise, 22_050, voice=True)
     assert all((on_noise[n].reason or "").startswith("no voice") for n in VOICE_MEASURES)
     assert on_noise["speech_share"].note == "resampled 22050 -> 16000 Hz"
+
+
+def test_measure_pair_names_and_skips_what_a_clip_is_too_short_for() -> None:
+    """50 ms at 44.1 kHz: only SI-SDR applies; every other measure says what it is too short
+    for, and the 16 kHz ones record the resampling. No model is loaded for it."""
+    from latentroom.evaluation.perceptual import MEASURES, measure_pair
+
+    clip = harmonic_tone(220.0, seconds=0.05, rate=44_100)[None]
+    result = measure_pair(clip, clip, 44_100, voice=True)
+    assert list(result) == list(MEASURES) and result["si_sdr"].value is not None
+    for name in MEASURES.keys() - {"si_sdr"}:
+        assert result[name].value is None and "shorter than" in (result[name].reason or ""), name
+    assert result["f0_rmse_cents"].note == "resampled 44100 -> 16000 Hz"
+    assert "CREPE window (64 ms)" in (result["f0_rmse_cents"].reason or "")
+    assert "400 ms" in (result["loudness_difference"].reason or "")
+
+
+def test_measure_pair_skips_pitch_outside_pitched_families() -> None:
+    needs("silero_vad", "onnxruntime")
+    from latentroom.evaluation.perceptual import measure_pair
+    from latentroom.evaluation.perceptual.pitch import UNITS
+
+    noise = 0.1 * np.random.default_rng(0).standard_normal((1, RATE))
+    result = measure_pair(noise, noise, RATE, voice=False, pitch=False)
+    assert {result[name].reason for name in UNITS} == {"not a pitched family"}
+    assert result["speech_share"].value is not None

@@ -15,10 +15,11 @@ from builtin_tiny import TINY_MODEL
 from latentroom.codecs.builtin_model import BuiltinConfig, build_model
 from latentroom.codecs.registry import get_codec
 from latentroom.errors import CheckpointError, ConfigError, InvalidAudioError
+from latentroom.evaluation.spectral import mel_filterbank
 from latentroom.train.config import TrainConfig, beta_at, lr_at
 from latentroom.train.data import load_training_data
 from latentroom.train.loop import train_codec, validate
-from latentroom.train.losses import ReconstructionLoss, mel_filterbank
+from latentroom.train.losses import ReconstructionLoss
 
 TINY_TRAIN = {
     "steps": 6,
@@ -162,11 +163,15 @@ def test_kl_weight_warms_up_linearly():
     assert [beta_at(s, config) for s in (0, 50, 100, 500)] == pytest.approx([0, 0.005, 0.01, 0.01])
 
 
-def test_mel_filterbank_triangles_peak_at_one():
-    fbank = mel_filterbank(16_000, 512, 40)
-    assert fbank.shape == (40, 257)
-    assert np.all(fbank.max(axis=1) > 0.5)
-    assert fbank.min() >= 0.0
+def test_loss_weighs_mel_bands_as_codec_eval_does():
+    """One filterbank (evaluation/spectral.py): the loss holds a float32 copy of the one log-mel L1
+    uses, triangles peaking at 1."""
+    for rate in (16_000, 24_000, 44_100):
+        loss = ReconstructionLoss(rate, n_mels=80)
+        expected = mel_filterbank(rate, 2048, 80).astype(np.float32)
+        assert loss.mel_basis.dtype == torch.float32
+        assert np.array_equal(loss.mel_basis.numpy(), expected)
+        assert loss.mel_basis.max(dim=1).values.min() > 0.5
 
 
 def test_loss_is_zero_for_identical_signals():

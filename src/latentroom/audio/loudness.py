@@ -1,4 +1,13 @@
-"""Level and loudness of sample arrays: RMS and peak, BS.1770 true peak and integrated loudness."""
+"""Level and loudness of sample arrays: RMS and peak, BS.1770 true peak and integrated loudness.
+
+Why not pyloudnorm (compared in tests/test_perceptual_loudness.py): both gate the same way, but
+pyloudnorm builds its K-weighting from rounded parameters (shelf +4 dB, Q 1/sqrt(2), 1.5 kHz),
+ours from the exact ones that give the standard's 48 kHz coefficients. On EBU Tech 3341 case 1
+ours reads within 0.05 LU at 16-48 kHz, pyloudnorm 0.035-0.067 LU low; the two agree within
+0.15 LU on sines, noise, gated bursts and stereo. Ours needs only scipy (pyloudnorm is in the
+optional perceptual extra) and returns NaN for audio shorter than one 400 ms block where
+pyloudnorm raises.
+"""
 
 from __future__ import annotations
 

@@ -36,6 +36,13 @@ def eval_codec(
             'measures (needs pip install -e ".[perceptual]").',
         ),
     ] = False,
+    pitch_model: Annotated[
+        str,
+        typer.Option(
+            help="CREPE model for the perceptual pitch measures: tiny (fast) or full (22 M "
+            "parameters, slower)."
+        ),
+    ] = "tiny",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     device: DeviceOpt = "auto",
@@ -43,7 +50,8 @@ def eval_codec(
 ) -> None:
     """Measure reconstruction (log-mel L1, MR-STFT) per family and onset preservation.
 
-    With --perceptual, also the perceptual measures (voice measures for the speech family).
+    With --perceptual, also the perceptual measures (voice measures for the speech family); the
+    torch models among them (CREPE, the speaker encoder) run on --device, the ONNX ones on CPU.
     Writes OUTPUT/metrics.json, OUTPUT/report.md and OUTPUT/spectrograms.png.
     """
     from latentroom.codecs.registry import get_codec
@@ -62,7 +70,14 @@ def eval_codec(
         from latentroom.evaluation.perceptual.base import require_packages
 
         require_packages()
-    config = EvalConfig(max_clips=max_clips, baseline=baseline, seed=seed, perceptual=perceptual)
+    config = EvalConfig(
+        max_clips=max_clips,
+        baseline=baseline,
+        seed=seed,
+        perceptual=perceptual,
+        pitch_model=pitch_model,
+        perceptual_device=where["device"],
+    )
     check_outputs([output / name for name in REPORT_FILES], force=force)
     total = count_clips(data, max_clips)
     if baseline:

@@ -40,6 +40,9 @@ class EvalConfig:
     perceptual: bool = False  # also take the perceptual measures (needs the perceptual extra)
     # families given the voice measures: `corpus synth`'s speech, `corpus build`'s voice
     voice_families: tuple[str, ...] = ("speech", "voice")
+    unpitched_families: tuple[str, ...] = ("noise", "percussion", "drums")  # no pitch measures
+    pitch_model: str = "tiny"  # CREPE capacity, "tiny" or "full"
+    perceptual_device: str = "cpu"  # torch device of CREPE and the speaker encoder
 
     def __post_init__(self) -> None:
         if self.max_clips is not None and self.max_clips < 1:
@@ -50,7 +53,10 @@ class EvalConfig:
                 f"{self.fit_clips}, {self.griffin_lim_iters}, {self.figure_clips}"
             )
         object.__setattr__(self, "onset_families", tuple(self.onset_families))
+        if self.pitch_model not in ("tiny", "full"):
+            raise ConfigError(f"pitch_model must be 'tiny' or 'full'; got {self.pitch_model!r}")
         object.__setattr__(self, "voice_families", tuple(self.voice_families))
+        object.__setattr__(self, "unpitched_families", tuple(self.unpitched_families))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EvalConfig:
@@ -211,8 +217,15 @@ def evaluate_clip(
             return None
         from latentroom.evaluation.perceptual import measure_pair
 
-        voice = family in config.voice_families
-        return measure_pair(ref, estimate[:, : ref.shape[1]], rate, voice=voice)
+        return measure_pair(
+            ref,
+            estimate[:, : ref.shape[1]],
+            rate,
+            voice=family in config.voice_families,
+            pitch=family not in config.unpitched_families,
+            device=config.perceptual_device,
+            pitch_model="full" if config.pitch_model == "full" else "tiny",
+        )
 
     clip = ClipScore(
         family=family,

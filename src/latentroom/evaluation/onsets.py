@@ -1,4 +1,11 @@
-"""Onset detection (log-spectral flux, peak picking) and onset preservation through a codec."""
+"""Onset detection (log-spectral flux, peak picking) and onset preservation through a codec.
+
+Why not ``librosa.onset`` (compared in tests/test_dsp_references.py): on decaying tones both
+find the same onsets, but ours times them within 3 ms of the truth where librosa's frame-centred
+onset strength peaks 4-16 ms late, and a latent frame is 10-20 ms; ours also needs no numba
+(librosa's peak picker crashed with numba 0.68 / numpy 2.4). Ours averages the flux over linear
+FFT bins, so a low tone's onset weighs less than in librosa's mel flux.
+"""
 
 from __future__ import annotations
 

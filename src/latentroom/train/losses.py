@@ -5,29 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latentroom.evaluation.spectral import mel_filterbank
+
 FFT_SIZES = (
     2048,
     512,
     128,
 )  # multi-resolution STFT sizes (hop = n_fft // 4); 3 keep CPU steps cheap
 LOG_EPS = 1e-5  # floor inside every log: -100 dB below a full-scale sine
-
-
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Triangular HTK-mel filters [shape=(n_mels, n_fft // 2 + 1)], each peaking at 1."""
-
-    def to_mel(f: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def to_hz(m: np.ndarray) -> np.ndarray:
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-    freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    edges = to_hz(np.linspace(0.0, to_mel(np.array(sample_rate / 2)), n_mels + 2))
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (freqs - lower) / np.maximum(centre - lower, 1e-9)
-    falling = (upper - freqs) / np.maximum(upper - centre, 1e-9)
-    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
 
 
 def _magnitude(x: torch.Tensor, n_fft: int) -> torch.Tensor:
@@ -68,7 +53,8 @@ class ReconstructionLoss(torch.nn.Module):
         super().__init__()
         self.mel_weight = mel_weight
         self.level_weight = level_weight
-        fbank = mel_filterbank(sample_rate, FFT_SIZES[0], n_mels)
+        # the filterbank log-mel L1 uses in `codec eval` (evaluation/spectral.py), in float32
+        fbank = mel_filterbank(sample_rate, FFT_SIZES[0], n_mels).astype(np.float32)
         self.register_buffer("mel_basis", torch.from_numpy(fbank), persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,12 +1,7 @@
 """Loudness difference (LU) between a reference and its degraded copy, BS.1770-4 integrated.
 
-Why our own ``latentroom.audio.loudness`` and not pyloudnorm (tested side by side in
-tests/test_perceptual_loudness.py): both gate the same way, but pyloudnorm builds its K-weighting
-from rounded parameters (shelf +4 dB, Q 1/sqrt(2), 1.5 kHz), ours from the exact ones that give the
-standard's 48 kHz coefficients. On EBU Tech 3341 case 1 (stereo 1 kHz at -23 dBFS: -23.0 LUFS) ours
-reads within 0.05 LU at 16-48 kHz, pyloudnorm 0.035-0.067 LU low, and the two agree within 0.15 LU
-on sines, noise, gated bursts and stereo. Ours is also the one ``--level`` already uses, needs only
-scipy, and returns NaN for audio shorter than one 400 ms block where pyloudnorm raises.
+Measured with the project's one BS.1770 meter, ``latentroom.audio.loudness`` (the one ``--level``
+uses; why it and not pyloudnorm is said there).
 """
 
 from __future__ import annotations

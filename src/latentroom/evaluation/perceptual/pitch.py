@@ -24,11 +24,18 @@ import numpy as np
 from latentroom.errors import BackendUnavailableError
 from latentroom.evaluation.perceptual.base import MODEL_RATE, Measure, import_optional
 
-HOP_SECONDS = 0.01  # CREPE's usual 10 ms frame step
+#: CREPE frame step: 10 ms, as CREPE's paper and DAC/CARGAN-style comparisons use. A 20 ms step
+#: halves the cost (``hop_seconds=0.02``) but is not the default: the F0 RMSE is an RMS that a few
+#: octave-error frames dominate, so dropping every other frame moves it. On two 30 s espeak-ng
+#: clips against a band-limited noisy copy (benchmarks/RESULTS.md, 2026-12-01 04:19 and 04:30)
+#: the mean F0 RMSE was 48.0 cents at 10 ms and 31.0 at 20 ms, while periodicity RMSE (0.0696 /
+#: 0.0700) and voicing error (0.040 / 0.043) barely moved; on one clip alone the two 20 ms halves
+#: gave 4.44 and 4.70 cents against 4.57.
+HOP_SECONDS = 0.01
 FMIN, FMAX = 50.0, 1000.0  # Hz: the range searched (voices and most pitched instruments)
 VOICED_PERIODICITY = 0.21  # torchcrepe's documented voicing threshold (threshold.At(.21))
 SILENCE_DBFS = -60.0  # frames quieter than this are unvoiced whatever CREPE says
-MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (50 ms)
+MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (50 ms at the default step)
 BATCH_FRAMES = 2048  # frames per forward pass: bounds memory on long clips
 
 
@@ -63,7 +70,7 @@ def import_torchcrepe() -> ModuleType:
 
 #: the last few tracks, by content: codec eval compares the same reference with the codec's and
 #: the baseline's output, and CREPE is the costliest measure
-_TRACKS: OrderedDict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_TRACKS: OrderedDict[tuple[str, str, str, float], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 N_CACHED_TRACKS = 4
 
 
@@ -72,8 +79,13 @@ def track_pitch(
     *,
     model: Literal["tiny", "full"] = "tiny",
     device: str = "cpu",
+    hop_seconds: float = HOP_SECONDS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """F0 (Hz) and periodicity (0..1) every 10 ms of 16 kHz mono audio.
+    """F0 (Hz) and periodicity (0..1) every ``hop_seconds`` of 16 kHz mono audio.
+
+    Frames quieter than -60 dBFS are not sent through CREPE: they are unvoiced whatever it says
+    (periodicity 0, F0 NaN), and CREPE judges each frame alone (per-frame normalisation,
+    weighted-argmax decoding), so skipping them changes no other frame.
 
     Parameters
     ----------
@@ -83,46 +95,54 @@ def track_pitch(
         CREPE capacity: tiny has 0.5 M parameters (``tiny.pth``, 2 MB), full 22 M (89 MB).
     device : str
         torch device for the network.
+    hop_seconds : float > 0
+        Frame step (rounded to whole samples at 16 kHz).
 
     Returns
     -------
-    f0 : np.ndarray [shape=(T,)]
+    f0 : np.ndarray [shape=(T,)], ``T = 1 + N // hop``; NaN on silent frames
     periodicity : np.ndarray [shape=(T,)], silent frames set to 0
     """
     x = np.ascontiguousarray(samples, dtype=np.float32)
-    key = (hashlib.blake2b(x.tobytes(), digest_size=16).hexdigest(), model, device)
+    key = (hashlib.blake2b(x.tobytes(), digest_size=16).hexdigest(), model, device, hop_seconds)
     if key not in _TRACKS:
-        _TRACKS[key] = _track(x, model, device)
+        _TRACKS[key] = _track(x, model, device, max(1, round(hop_seconds * MODEL_RATE)))
         while len(_TRACKS) > N_CACHED_TRACKS:
             _TRACKS.popitem(last=False)
     f0, periodicity = _TRACKS[key]
     return f0.copy(), periodicity.copy()
 
 
-def _track(x: np.ndarray, model: str, device: str) -> tuple[np.ndarray, np.ndarray]:
+def _track(x: np.ndarray, model: str, device: str, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """torchcrepe's own framing, network and decoding (as ``torchcrepe.predict`` chains them),
+    run on the frames louder than ``SILENCE_DBFS`` only."""
     import torch
 
     torchcrepe = import_torchcrepe()
-    hop = round(HOP_SECONDS * MODEL_RATE)
+    n_frames = 1 + x.size // hop  # centred frames, as torchcrepe.preprocess(pad=True) makes
+    loud = _frame_dbfs(x, hop, n_frames) >= SILENCE_DBFS
+    f0 = np.full(n_frames, np.nan)
+    periodicity = np.zeros(n_frames)
     audio = torch.from_numpy(x)[None]
+    batches = torchcrepe.preprocess(audio, MODEL_RATE, hop, BATCH_FRAMES, device)
     with torch.inference_mode():
-        f0, periodicity = torchcrepe.predict(
-            audio,
-            MODEL_RATE,
-            hop,
-            FMIN,
-            FMAX,
-            model=model,
-            # argmax-weighted decoding: no librosa Viterbi pass, and each frame stands alone
-            decoder=torchcrepe.decode.weighted_argmax,
-            return_periodicity=True,
-            batch_size=BATCH_FRAMES,
-            device=device,
-        )
-    f0_np = f0[0].cpu().numpy().astype(np.float64)
-    per_np = periodicity[0].cpu().numpy().astype(np.float64)
-    per_np[_frame_dbfs(x, hop, f0_np.size) < SILENCE_DBFS] = 0.0
-    return f0_np, per_np
+        for start, frames in zip(range(0, n_frames, BATCH_FRAMES), batches, strict=True):
+            keep = np.flatnonzero(loud[start : start + frames.shape[0]])
+            if keep.size == 0:
+                continue
+            probabilities = torchcrepe.infer(frames[torch.from_numpy(keep)], model, device)
+            # (frames, 360) -> (1, 360, frames), the layout postprocess decodes
+            pitch, periodic = torchcrepe.postprocess(
+                probabilities.T[None],
+                FMIN,
+                FMAX,
+                # argmax-weighted decoding: no librosa Viterbi pass, and each frame stands alone
+                torchcrepe.decode.weighted_argmax,
+                return_periodicity=True,
+            )
+            f0[start + keep] = pitch[0].cpu().numpy()
+            periodicity[start + keep] = periodic[0].cpu().numpy()
+    return f0, periodicity
 
 
 def _frame_dbfs(samples: np.ndarray, hop: int, n_frames: int) -> np.ndarray:
@@ -143,11 +163,12 @@ def pitch_errors(
     *,
     model: Literal["tiny", "full"] = "tiny",
     device: str = "cpu",
+    hop_seconds: float = HOP_SECONDS,
 ) -> dict[str, Measure]:
     """F0 RMSE (cents), periodicity RMSE and voicing error of ``estimate`` against ``reference``.
 
-    1. track both with CREPE at 16 kHz (10 ms frames); a frame is voiced when its periodicity
-       is at least 0.21 and it is louder than -60 dBFS;
+    1. track both with CREPE at 16 kHz (frames every ``hop_seconds``, 10 ms by default); a frame
+       is voiced when its periodicity is at least 0.21 and it is louder than -60 dBFS;
     2. ``f0_rmse_cents``: RMS of ``1200 log2(f0_est / f0_ref)`` over frames voiced in both;
     3. ``periodicity_rmse``: RMS difference of periodicity over all frames;
     4. ``voicing_error``: share of frames whose voiced/unvoiced decision differs.
@@ -156,13 +177,17 @@ def pitch_errors(
     ----------
     reference, estimate : np.ndarray [shape=(N,)]
         Mono at 16 kHz (see ``base.to_model_rate``).
+    model, device, hop_seconds
+        As for ``track_pitch``.
     """
     n = min(reference.size, estimate.size)
     if n < 1024:
         reason = "shorter than one CREPE window (64 ms)"
         return {k: Measure.skip(u, reason) for k, u in UNITS.items()}
-    f0_ref, per_ref = track_pitch(reference[:n], model=model, device=device)
-    f0_est, per_est = track_pitch(estimate[:n], model=model, device=device)
+    f0_ref, per_ref = track_pitch(
+        reference[:n], model=model, device=device, hop_seconds=hop_seconds
+    )
+    f0_est, per_est = track_pitch(estimate[:n], model=model, device=device, hop_seconds=hop_seconds)
     voiced_ref, voiced_est = per_ref >= VOICED_PERIODICITY, per_est >= VOICED_PERIODICITY
     out = {
         "periodicity_rmse": Measure(float(np.sqrt(np.mean((per_ref - per_est) ** 2))), ""),

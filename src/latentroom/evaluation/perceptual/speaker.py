@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,28 @@ MIN_VOICED_SECONDS = 0.5  # less speech than this after resemblyzer trims silenc
 #: which overlaps them by half: 5x faster on 30 s of speech; on espeak voices the similarities
 #: moved by 0.005-0.015 and kept their order (same voice 0.91, another voice 0.76-0.78)
 PARTIALS_PER_SECOND = 0.625
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: str) -> Iterator[None]:
+    """Run the LSTM on one torch thread on CPU, and put the thread count back after.
+
+    The encoder is a chain of small per-step matrix products, each an OpenMP parallel region: on
+    a busy machine a second thread waits at every region's barrier for a core. On 2 shared cores
+    (load average 10-16) a 10 s pair took 122-127 s with 2 threads and 1.3-1.5 s with one; when
+    the benchmark timed it at 5 s per 30 s pair inside the measure set, this was why.
+    """
+    if not device.startswith("cpu"):
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=2)
@@ -37,7 +61,8 @@ def embed_voice(samples: np.ndarray, device: str = "cpu") -> np.ndarray | None:
     wav = resemblyzer.preprocess_wav(np.asarray(samples, dtype=np.float32), source_sr=None)
     if wav.size < MIN_VOICED_SECONDS * MODEL_RATE:
         return None
-    embedding = load_encoder(device).embed_utterance(wav, rate=PARTIALS_PER_SECOND)
+    with _one_cpu_thread(device):
+        embedding = load_encoder(device).embed_utterance(wav, rate=PARTIALS_PER_SECOND)
     return np.asarray(embedding, dtype=np.float64)
 
 

@@ -12,6 +12,7 @@ from latentroom.evaluation.perceptual.dnsmos import FIELDS as DNSMOS_FIELDS
 from latentroom.evaluation.perceptual.dnsmos import dnsmos
 from latentroom.evaluation.perceptual.intelligibility import pesq_wb, stoi
 from latentroom.evaluation.perceptual.loudness import loudness_difference
+from latentroom.evaluation.perceptual.pitch import HOP_SECONDS as PITCH_HOP_SECONDS
 from latentroom.evaluation.perceptual.pitch import UNITS as PITCH_UNITS
 from latentroom.evaluation.perceptual.pitch import pitch_errors
 from latentroom.evaluation.perceptual.sisdr import si_sdr
@@ -40,15 +41,19 @@ def measure_pair(
     sample_rate: int,
     *,
     voice: bool,
+    pitch: bool = True,
     device: str = "cpu",
     pitch_model: Literal["tiny", "full"] = "tiny",
+    pitch_hop_seconds: float = PITCH_HOP_SECONDS,
 ) -> dict[str, Measure]:
     """All of ``MEASURES`` for ``estimate`` against ``reference``, in that order.
 
     SI-SDR and loudness are taken at ``sample_rate`` on every channel; the model-based measures
     on a 16 kHz mono copy (the resampling is recorded in each measure's ``note``). Voice measures
     (speaker similarity, PESQ, STOI, DNSMOS) are taken only when ``voice`` is true and the
-    reference holds speech (silero-vad share of at least 0.1); otherwise each says why not.
+    reference holds speech (silero-vad share of at least 0.1); otherwise each says why not. The
+    pitch measures are taken only when ``pitch`` is true (CREPE is the costliest measure, and a
+    pitch error means nothing on noise or drums).
 
     Parameters
     ----------
@@ -57,10 +62,16 @@ def measure_pair(
     sample_rate : int > 0
     voice : bool
         Whether the clip is meant to hold a voice (a voice family such as ``speech``).
+    pitch : bool
+        Whether the clip can hold a pitch (False for noise and drum families).
     device : str
-        torch device for CREPE and the speaker encoder.
+        torch device for the torch models: CREPE and the speaker encoder. silero-vad and DNSMOS
+        run on CPU whatever it says (ONNX Runtime's CPU build).
     pitch_model : "tiny" or "full"
         CREPE capacity.
+    pitch_hop_seconds : float > 0
+        CREPE frame step (``pitch.HOP_SECONDS``, 10 ms as in DAC/CARGAN, by default; 20 ms
+        halves the cost but moves the F0 RMSE, see ``pitch.HOP_SECONDS``).
     """
     ref = np.atleast_2d(np.asarray(reference, dtype=np.float64))
     est = np.atleast_2d(np.asarray(estimate, dtype=np.float64))[..., : ref.shape[-1]]
@@ -70,7 +81,12 @@ def measure_pair(
     }
     ref16, note = to_model_rate(ref, sample_rate)
     est16, _ = to_model_rate(est, sample_rate)
-    model_rate = {**pitch_errors(ref16, est16, model=pitch_model, device=device)}
+    if pitch:
+        model_rate = pitch_errors(
+            ref16, est16, model=pitch_model, device=device, hop_seconds=pitch_hop_seconds
+        )
+    else:
+        model_rate = {k: Measure.skip(u, "not a pitched family") for k, u in PITCH_UNITS.items()}
     model_rate["speech_share"] = speech_share(est16)
     model_rate["speech_share_reference"] = speech_share(ref16)
     model_rate.update(
