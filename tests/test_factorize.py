@@ -189,7 +189,8 @@ def test_sweep_writes_one_table(
     run_cli: Callable[..., object], npy_corpus: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "sweep"
-    args = [a for a in TINY_CLI if a not in ("--dim-dyn", "2")]
+    at = TINY_CLI.index("--dim-dyn")
+    args = TINY_CLI[:at] + TINY_CLI[at + 2 :]
     result = run_cli(
         "analyze", "factorize", npy_corpus, "-o", out, *args, "--sweep", "--dim-dyn", "1,2",
         "--kl-target", "0.5",

@@ -264,6 +264,9 @@ def factorize(
     ] = 1,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 10,
     dyn_weight: Annotated[float, typer.Option(help="λ, weight of the dynamics NLL.")] = 1.0,
+    rollout_weight: Annotated[
+        float, typer.Option(help="Weight of the rollout reconstruction NLL.")
+    ] = 1.0,
     sweep: Annotated[
         bool, typer.Option("--sweep", help="One run per --dim-dyn × --kl-target cell, one table.")
     ] = False,
@@ -301,7 +304,8 @@ def factorize(
         )
     config = FactorizeConfig(
         dim_dyn=dims[0], kl_target=targets[0], dim_rec=dim_rec, context=context,
-        rollout=rollout, rate=rate, epochs=epochs, dyn_weight=dyn_weight, n_boot=n_boot,
+        rollout=rollout, rate=rate, epochs=epochs, dyn_weight=dyn_weight,
+        rollout_weight=rollout_weight, n_boot=n_boot,
         seed=seed,
     )  # fmt: skip
     for d in dims:

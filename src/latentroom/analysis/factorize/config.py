@@ -29,6 +29,7 @@ class FactorizeConfig:
     hidden: int = 64  # width of every small network
     dyn_context: int = 4  # C, past states the dynamics model p(z_dyn,t | z_dyn,<t) sees
     dyn_weight: float = 1.0  # λ, weight of the dynamics NLL
+    rollout_weight: float = 1.0  # weight of the rollout reconstruction NLL
     kl_dyn_weight: float = 0.5  # DreamerV3: KL(sg(q) || p) trains the prior
     kl_rep_weight: float = 0.1  # DreamerV3: KL(q || sg(p)) trains the posterior
     warmup_epochs: float = 2.0  # the KL weights grow linearly from 0 over this many epochs
@@ -56,7 +57,8 @@ class FactorizeConfig:
                 f"--kl-target must be > 0 nats per frame; got {self.kl_target} "
                 "(DreamerV3 uses 1.0; 0 would let the posterior collapse onto the prior)"
             )
-        if self.dyn_weight < 0 or self.kl_dyn_weight < 0 or self.kl_rep_weight < 0:
+        weights = (self.dyn_weight, self.rollout_weight, self.kl_dyn_weight, self.kl_rep_weight)
+        if min(weights) < 0:
             raise ConfigError("the loss weights must be >= 0")
         for name in ("prior_share", "free_share"):
             if not 0 <= getattr(self, name) <= 1:

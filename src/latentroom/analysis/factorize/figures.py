@@ -40,7 +40,7 @@ def epochs_figure(section: dict[str, Any]) -> Any:
     mse.legend(fontsize="small")
     dyn.plot(epochs, series("dyn_ig_nats_per_dim"), "o-")
     dyn.axhline(0.0, color="black", lw=0.5)
-    dyn.set_ylabel("dynamics gain over marginal (nats/dim/step)")
+    dyn.set_ylabel("dynamics gain (nats/dim/step)")
     for ax in (kl, mse, dyn):
         ax.set_xlabel("epoch")
     return figure

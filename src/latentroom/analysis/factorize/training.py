@@ -95,7 +95,7 @@ def batch_loss(
     step = model.predict_next(past.reshape(-1, C, zs.shape[-1]))
     dyn = step.nll(zs[:, C:].reshape(-1, zs.shape[-1])).mean()
     roll = _rollout_loss(model, zs, step, target, white, config, k_roll, free, generator)
-    loss = recon + warm * kl_loss + config.dyn_weight * dyn + roll
+    loss = recon + warm * kl_loss + config.dyn_weight * dyn + config.rollout_weight * roll
     logged = torch.stack([loss, recon, kl_rep.mean(), dyn, roll]).detach().tolist()
     return loss, dict(
         zip(("loss", "recon_nll", "kl", "dyn_nll", "rollout_nll"), logged, strict=True)
