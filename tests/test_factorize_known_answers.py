@@ -22,10 +22,13 @@ from latentroom.analysis.factorize.verdict import HEALTHY, STATE_COLLAPSE
 #: The switching system: 3 modes, dwell 100 frames, 2-d state seen through 8 noisy dims.
 PROCESS = {"obs_std": 0.3, "process_std": 0.3, "dwell": 100}
 SMALL = {"batch_size": 16, "dim_dyn": 4, "dim_rec": 4, "hidden": 32, "rollout": 4, "n_boot": 100}
-#: |KL − innovation entropy| allowed, as a share of the entropy, for this short run (docs/phase3.md:
-#: a model that does not yet reconstruct down to the observation noise encodes less of the
-#: innovation, so the KL approaches the entropy from below as training goes on).
-KL_TOLERANCE = 0.35
+#: KL weights summing to 1 (DreamerV3's 5 : 1 balance): a proper ELBO, whose KL is the information
+#: the innovation needs (docs/phase3.md; DreamerV3's 0.5 / 0.1 sum to 0.6 and over-encode).
+ELBO = {"kl_dyn_weight": 5 / 6, "kl_rep_weight": 1 / 6}
+#: The documented band for the KL, as shares of the innovation entropy (docs/phase3.md): below it
+#: while the reconstruction is still above the observation noise, above it while z_rec also
+#: carries what the state fails to predict.
+KL_BAND = (0.25, 1.5)
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +50,16 @@ def _run(frames: list[np.ndarray], out: Path, **settings: Any) -> dict[str, Any]
 def test_switching_system_healthy_run(
     switching: tuple[list[np.ndarray], list[np.ndarray], float], tmp_path: Path
 ) -> None:
-    """Healthy; the mode is linearly decodable from z_dyn; KL ≈ the innovation entropy; z_dyn is
-    more predictable than the raw latents (Phase 1 IG beyond the full-covariance marginal)."""
+    """Healthy; the mode is linearly decodable from z_dyn; the KL in the band below the innovation
+    entropy; z_dyn more predictable than the raw latents (Phase 1 IG beyond the full-covariance
+    marginal)."""
     from sklearn.linear_model import LogisticRegression
 
     frames, modes, entropy = switching
-    section = _run(frames, tmp_path, epochs=10, kl_target=0.1, lr=5e-3, **SMALL)
+    section = _run(frames, tmp_path, epochs=10, kl_target=0.1, lr=5e-3, **ELBO, **SMALL)
     assert section["verdict"] == HEALTHY, section["reasons"]
-    assert abs(section["eval"]["kl_nats_per_frame"] - entropy) < KL_TOLERANCE * entropy
+    low, high = KL_BAND
+    assert low * entropy < section["eval"]["kl_nats_per_frame"] < high * entropy
 
     run = load_run(tmp_path)
     states = run.dyn_states(frames)

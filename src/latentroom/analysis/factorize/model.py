@@ -22,7 +22,7 @@ from torch import nn
 from latentroom.analysis.factorize.config import FactorizeConfig
 
 #: Least standard deviation of the dynamics model, in units of the state's own spread: caps the
-#: gain a perfectly predictable dim can claim at about 2.5 nats per dim and step.
+#: gain a perfectly predictable dim can claim at about 3.5 nats per dim and step.
 DYN_MIN_STD = 0.05
 #: Least standard deviation of q and p over z_rec (keeps the KL finite).
 REC_MIN_STD = 1e-3
