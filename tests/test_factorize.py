@@ -157,6 +157,14 @@ def test_cli_run_then_states_interface(
     other = ArraySource([x + 1 for x in items], 12.5)
     with pytest.raises(InvalidLatentError, match="trained on another corpus or codec"):
         run.check_corpus(other)
+    # The same frames in a corpus store that names its codec: refused for the codec.
+    from latentroom.latents.corpus import write_corpus
+    from latentroom.latents.trajectory import LatentTrajectory
+
+    store = tmp_path / "store.zarr"
+    write_corpus(store, [LatentTrajectory(x, 12.5, "mimi") for x in items])
+    with pytest.raises(InvalidLatentError, match=r"\(codec: none recorded there, mimi here\)"):
+        run.check_corpus(store)
 
 
 def test_load_run_refuses_missing_and_corrupt(tmp_path: Path) -> None:

@@ -63,5 +63,7 @@ def check_fingerprint(
 
 
 def _short(value: Any) -> str:
+    if value in ("", None):
+        return "none recorded"
     text = str(value)
     return text[:12] if len(text) == 64 else text
