@@ -64,7 +64,7 @@ class FactorizedRun:
         sequences : list of np.ndarray [shape=(T_i, D)]
             Codec latents of the corpus trained on.
         device : str
-            Where the encoder runs (a resolved device: ``cpu``, ``cuda:0``, ...).
+            Where the encoder runs: ``auto``, ``cpu``, ``cuda[:N]``, ``mps``.
 
         Returns
         -------
@@ -72,7 +72,9 @@ class FactorizedRun:
             State ``j`` summarises frames ``j·r .. j·r + L - 1`` (the causal encoder's output,
             deterministic); empty for items shorter than the context L.
         """
-        model = self.model.to(device)
+        from latentroom.devices import resolve_device
+
+        model = self.model.to(resolve_device(device))
         try:
             return [model.dyn_states(np.asarray(x, dtype=np.float32)) for x in sequences]
         finally:
