@@ -151,6 +151,10 @@ def render_report(analysis: dict[str, Any]) -> str:
         lines += _phase0_lines(analysis["phase0"])
     if "phase1" in analysis:
         lines += _phase1_lines(analysis["phase1"], analysis["phase1_info"])
+    if "factorize" in analysis:
+        from latentroom.analysis.factorize.report import factorize_lines
+
+        lines += factorize_lines(analysis["factorize"])
     lines += problem_lines(analysis)
     return "\n".join(lines) + "\n"
 
