@@ -78,8 +78,10 @@ class DynamicsNet(nn.Module):
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         """Nearest-centre code of every context state, ``x (B, L, d)`` -> ``(B, L)`` int64."""
-        centres: torch.Tensor = self.centres  # type: ignore[assignment]  # a registered buffer
-        dist = (centres**2).sum(dim=1) - 2 * (x * self.to_quantiser) @ centres.T
+        # Registered buffers; torch types them as Tensor | Module.
+        centres: torch.Tensor = self.centres  # type: ignore[assignment]
+        scale: torch.Tensor = self.to_quantiser  # type: ignore[assignment]
+        dist = (centres**2).sum(dim=1) - 2 * (x * scale) @ centres.T
         return dist.argmin(dim=-1)
 
     def slots(self, x: torch.Tensor) -> list[torch.Tensor]:

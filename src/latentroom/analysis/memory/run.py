@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from latentroom.analysis.availability import FLAG_NATS_PER_DIM
 from latentroom.analysis.data import ItemSource, iter_windows
 from latentroom.analysis.memory.config import MemoryConfig
 from latentroom.analysis.memory.quantise import kmeans
@@ -275,6 +276,7 @@ def _section(
         "table_usage": usage,
         "verdict": verdict(tf, rollout),
         "n_eval_items": int(n_eval),
+        "flagged": _flagged(tf, prepared.scan.latent_dim),
     }
     if n_eval < FEW_EVAL_ITEMS:
         section["warning"] = (
@@ -283,11 +285,29 @@ def _section(
     return section
 
 
+def _flagged(teacher: dict[str, Any], dim: int) -> dict[str, str]:
+    """Models scoring worse than the best marginal by more than Phase 1's flag limit.
+
+    The marginal is within either model's reach, so such a gap means the fit diverged or is
+    confidently wrong (``availability.FLAG_NATS_PER_DIM``); the report lists it.
+    """
+    limit = -FLAG_NATS_PER_DIM * dim
+    flagged = {}
+    for model in ("memory", "no_memory"):
+        ig = teacher[f"ig_{model}_nats_per_frame"]
+        if ig is not None and ig < limit:
+            flagged[model] = (
+                f"IG {ig:.4g} nats/frame, worse than the best marginal by more than "
+                f"{FLAG_NATS_PER_DIM:g} nat/dim: the fit diverged or is confidently wrong"
+            )
+    return flagged
+
+
 def verdict(teacher: dict[str, Any], rollout: dict[str, Any]) -> dict[str, Any]:
     """Whether memory helps (teacher-forced gain's interval above 0), hurts, or is not seen.
 
-    ``diverged`` lists, per model, the rollout horizons whose free NLL is worse than the
-    context-free Gaussian of the state itself: the rollout has left the data.
+    ``rollout_worse_than_state_marginal`` lists, per model, the horizons whose free NLL is above
+    the context-free Gaussian of the state itself: the rollout has lost the trajectory.
     """
     lo, hi = teacher["ci95"]["memory_gain_nats_per_frame"]
     if lo is not None and lo > 0:
@@ -304,4 +324,4 @@ def verdict(teacher: dict[str, Any], rollout: dict[str, Any]) -> dict[str, Any]:
         ]
         for model in ("memory", "no_memory")
     }  # fmt: skip
-    return {"teacher_forced": text, "rollout_diverged": diverged}
+    return {"teacher_forced": text, "rollout_worse_than_state_marginal": diverged}

@@ -143,12 +143,12 @@ def train_model(
         score = score_nll(net, val, scaler, device) if finite else math.nan
         done.history.append(score)
         logger.info("epoch %d: validation NLL %.4f nats/frame", epoch + 1, score)
-        if progress is not None:
-            progress(1)
         if not math.isfinite(score):
             # The weights blew up: keep the best epoch so far (the initial weights if none).
             done.diverged = True
-            logger.warning("training diverged in epoch %d; keeping the best earlier epoch", epoch)
+            logger.warning(
+                "training diverged in epoch %d; keeping the best earlier epoch", epoch + 1
+            )
             break
         if score < best - 1e-4:
             best, best_state, stale = score, copy.deepcopy(net.state_dict()), 0
@@ -156,13 +156,15 @@ def train_model(
             stale += 1
         if checkpoint is not None:
             state = {
-                "key": key, "net": net.state_dict(), "optimisers": [o.state_dict() for o in optimisers],
-                "best": best, "best_state": best_state,
-                "stale": stale, "history": done.history,
+                "key": key, "net": net.state_dict(),
+                "optimisers": [o.state_dict() for o in optimisers],
+                "best": best, "best_state": best_state, "stale": stale, "history": done.history,
             }  # fmt: skip
             buffer = io.BytesIO()
             torch.save(state, buffer)
             write_bytes_atomic(checkpoint, buffer.getvalue())
+        if progress is not None:
+            progress(1)  # after the checkpoint: a finished unit of the bar is a saved epoch
     if progress is not None and len(done.history) < settings.max_epochs:
         progress(settings.max_epochs - len(done.history))  # early stop: the bar still ends full
     net.load_state_dict(best_state)
@@ -172,7 +174,7 @@ def train_model(
 
 def _load(checkpoint: Path, key: str, device: str) -> dict[str, Any]:
     try:
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
     except Exception as err:  # a torn or foreign file: say which, do not guess
         raise CheckpointError(
             f"{checkpoint} is not a readable checkpoint ({err}); delete it or pass --force"
