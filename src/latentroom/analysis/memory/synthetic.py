@@ -1,14 +1,15 @@
 """Processes with a known answer for Phase 4: an n-gram process and an order-free AR(1).
 
 ``ngram_process``: a hidden code ``c_t`` is drawn i.i.d. from K codes and shown in the first
-``d_b`` dims of the state (``β[c_t]`` + noise); the other ``d_a`` dims are a *deterministic*
-function of the last n codes, ``α[g(c_{t-1}, .., c_{t-n})]`` + noise, with ``g`` a random
-lookup table. A Gaussian predictor that knows g predicts those dims up to the noise σ; one that
-does not is left with their marginal spread. The lookup therefore removes (Gaussian bound)
+K dims of the state (``β[c_t]``, a simplex corner, + noise); the other ``d_a`` dims are a
+*deterministic* function of the last n codes, ``α[g(c_{t-1}, .., c_{t-n})]`` + noise, with
+``g`` a random lookup table. A Gaussian predictor that knows g predicts those dims up to the
+noise σ; one that does not is left with their marginal spread. The lookup therefore removes
+(Gaussian bound)
 
     margin = ½ Σ_d log((Var_d(α[g]) + σ²) / σ²)   nats/frame,
 
-which ``ngram_margin`` computes from the drawn α, g and the code frequencies.
+which ``ngram_process`` returns with the best Gaussian predictor's NLL (``ideal_nll``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 class NgramProcess:
     """Items of an n-gram process and the facts a known-answer check needs."""
 
-    items: list[np.ndarray]  # (T, d_b + d_a) each
+    items: list[np.ndarray]  # (T, n_codes + d_a) each
     margin: float  # nats/frame the lookup of g removes (Gaussian bound, see module docstring)
     ideal_nll: float  # nats/frame of the best Gaussian predictor, which knows g
     order: int
@@ -34,7 +35,6 @@ def ngram_process(
     length: int = 600,
     n_codes: int = 12,
     order: int = 3,
-    d_b: int = 4,
     d_a: int = 2,
     sigma: float = 0.1,
     code_spread: float = 3.0,
@@ -42,7 +42,9 @@ def ngram_process(
 ) -> NgramProcess:
     """Draw an n-gram process (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    beta = rng.normal(0.0, code_spread, size=(n_codes, d_b))
+    # Codes at the corners of a simplex (all equally far apart, code_spread·√2): every code is
+    # a cluster k-means can find; random centres put some pairs close enough to be merged.
+    beta = code_spread * np.eye(n_codes)
     alpha = rng.normal(0.0, 1.0, size=(n_codes**order, d_a))
     items = []
     for _ in range(n_items):
@@ -52,7 +54,7 @@ def ngram_process(
             key = key * n_codes + c[order - i : order - i + length]
         b = beta[c[order:]]
         a = alpha[key]
-        x = np.concatenate([b, a], axis=1) + rng.normal(0.0, sigma, size=(length, d_b + d_a))
+        x = np.concatenate([b, a], axis=1) + rng.normal(0.0, sigma, size=(length, n_codes + d_a))
         items.append(x.astype(np.float32))
     # Codes are uniform and independent, so every key is equally likely: Var over all keys.
     margin = 0.5 * float(np.log((alpha.var(axis=0) + sigma**2) / sigma**2).sum())
