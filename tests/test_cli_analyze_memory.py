@@ -113,3 +113,11 @@ def test_bad_input_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert match in result.stderr and result.stderr.count("\n") == 1
     assert not (out / "analysis.json").exists()
+
+
+def test_output_into_the_corpus_is_refused(run_cli: Callable[..., object], tmp_path: Path) -> None:
+    corpus = _npy_corpus(tmp_path / "corpus")
+    result = run_cli("analyze", "memory", corpus, "-o", corpus, *FAST)
+    assert result.exit_code == 2
+    assert "also an input" in result.stderr and result.stderr.count("\n") == 1
+    assert not (corpus / "analysis.json").exists()

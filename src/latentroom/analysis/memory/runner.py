@@ -19,14 +19,15 @@ from latentroom.progress import Progress
 CHECKPOINTS = "memory_checkpoints"  # per-epoch checkpoints while a run is under way
 
 
-def check_memory_outputs(out: Path, *, force: bool) -> None:
+def check_memory_outputs(out: Path, *, force: bool, corpus: str | Path = "") -> None:
     """Refuse (before any work) to overwrite a Phase 4 result unless ``force``.
 
     Checkpoints of an interrupted run are not refused: the same command resumes them.
     """
     from latentroom.analysis.memory.figures import FIGURES
 
-    check_outputs([out], force=True, folders=True)  # kind and writability, even with --force
+    inputs = [corpus] if corpus else []
+    check_outputs([out], force=True, folders=True, inputs=inputs)  # kind, writability, not CORPUS
     if force:
         return
     if "memory" in load_analysis(out):
@@ -82,7 +83,7 @@ def analyze_memory(
     from latentroom.analysis.memory.run import run_memory
 
     out = Path(out_dir)
-    check_memory_outputs(out, force=force)
+    check_memory_outputs(out, force=force, corpus=corpus)
     source = open_source(corpus, frame_rate=frame_rate)
     with locked_dir(out):
         if force:  # checkpoints of other settings must not be resumed into the new run
