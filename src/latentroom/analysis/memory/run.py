@@ -134,6 +134,11 @@ def run_memory(
     counts = {"memory": target, "no_memory": n_parameters(plain)}
     section = _section(prepared, config, teacher, rolled, counts, usage)
     section["parameters"]["widths"] = {"memory": config.hidden, "no_memory": width}
+    for name, training in trainings.items():
+        if training.diverged:
+            section["flagged"][name] = (
+                "training diverged (non-finite loss); the best earlier epoch was kept"
+            )
     section["parameters"]["tolerance"] = _tolerance(config.context, d, width)
     info = {
         "settings": asdict(config),
@@ -316,7 +321,7 @@ def verdict(teacher: dict[str, Any], rollout: dict[str, Any]) -> dict[str, Any]:
         text = "memory hurts"
     else:
         text = "no detectable difference"
-    diverged = {
+    worse = {
         model: [
             int(r) for r, e in rollout.items()
             if e[f"nll_{model}"] is not None and e["nll_state_marginal"] is not None
@@ -324,4 +329,4 @@ def verdict(teacher: dict[str, Any], rollout: dict[str, Any]) -> dict[str, Any]:
         ]
         for model in ("memory", "no_memory")
     }  # fmt: skip
-    return {"teacher_forced": text, "rollout_worse_than_state_marginal": diverged}
+    return {"teacher_forced": text, "rollout_worse_than_state_marginal": worse}
