@@ -73,8 +73,10 @@ def test_memory_on_a_factorized_run_models_z_dyn(
     out = tmp_path / "out"
     result = run_cli("analyze", "memory", corpus, "--factorized", run, "-o", out, *FAST)
     assert result.exit_code == 0, result.stderr
-    info = json.loads((out / "analysis.json").read_text())["memory_info"]
+    analysis = json.loads((out / "analysis.json").read_text())
+    info = analysis["memory_info"]
     assert info["state_dim"] == 2  # dim(z_dyn), not the corpus's 3 dims
+    assert analysis["latent_dim"] == 3  # the header describes the corpus itself
     assert info["states"].startswith("z_dyn of the factorized run")
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from latentroom.analysis.data import ArraySource, ItemSource, open_source
+from latentroom.analysis.data import ArraySource, ItemSource, item_lengths, open_source
 from latentroom.analysis.memory.config import MemoryConfig
 from latentroom.analysis.report import corpus_facts, load_analysis
+from latentroom.analysis.splits import Prepared
 from latentroom.errors import OutputExistsError
 from latentroom.fileio import check_outputs, locked_dir
 from latentroom.progress import Progress
@@ -98,8 +99,23 @@ def analyze_memory(
         )
         info["states"] = what
         info["factorized"] = str(factorized) if factorized is not None else None
-        facts = corpus_facts(str(corpus), prepared, config.context)
-        facts["codec"] = str(getattr(source, "codec", ""))
+        facts = _facts(str(corpus), source, prepared, config.context)
         analysis = write_memory(out, facts, section, info)
         shutil.rmtree(checkpoints, ignore_errors=True)
         return analysis
+
+
+def _facts(name: str, source: ItemSource, prepared: Prepared, context: int) -> dict[str, Any]:
+    """The corpus header: the corpus's own dims, rate and frames per split (not the states').
+
+    The states keep the corpus's item order, so the split's item indices apply to both.
+    """
+    facts = corpus_facts(name, prepared, context)
+    lengths, split = item_lengths(source), prepared.split
+    facts["codec"] = str(getattr(source, "codec", ""))
+    facts["latent_dim"] = int(source.item(0).shape[1])
+    facts["frame_rate"] = float(source.frame_rate)
+    facts["n_frames"] = {
+        part: int(lengths[getattr(split, part)].sum()) for part in ("train", "val", "eval")
+    }
+    return facts
