@@ -1,4 +1,4 @@
-"""``latentroom analyze``: how predictable a corpus's latents are (clusters, predict, memory)."""
+"""``latentroom analyze``: how predictable a corpus's latents are (Phases 0 to 4)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,21 @@ def _check_problems(result: dict, where: Path, *, strict: bool) -> None:
 
 
 def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in _numbers(text, int, "integers like 1,2,4"))
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return _numbers(text, float, "numbers like 0.5,1,2")
+
+
+def _numbers(text: str, cast: type[float], example: str) -> tuple[float, ...]:
+    """Comma-separated values of ``text`` through ``cast``; a bad one is a ConfigError."""
     from latentroom.errors import ConfigError
 
     try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
+        return tuple(cast(v) for v in text.split(",") if v.strip())
     except ValueError as err:
-        raise ConfigError(f"expected comma-separated integers like 1,2,4; got {text!r}") from err
+        raise ConfigError(f"expected comma-separated {example}; got {text!r}") from err
 
 
 @analyze_app.command("clusters")
@@ -235,6 +244,92 @@ def compare(
         typer.echo(f"{label}: best IG at k={k} {best} nats/frame (left-out predictors excluded)")
     typer.echo(f"wrote {output / 'comparison.md'}")
     _check_problems(result, output / "comparison.md", strict=strict)
+
+
+@analyze_app.command("factorize")
+def factorize(
+    corpus: CorpusArg,
+    output: OutputOpt,
+    dim_dyn: Annotated[
+        str, typer.Option(help="dim(z_dyn), the state; a list with --sweep (4,8,16).")
+    ] = "8",
+    kl_target: Annotated[
+        str, typer.Option(help="Free nats/frame of the innovation KL; a list with --sweep.")
+    ] = "1.0",
+    dim_rec: Annotated[int, typer.Option(help="dim(z_rec), the innovation.")] = 8,
+    context: Annotated[int, typer.Option(help="Frames L the causal state encoder sees.")] = 8,
+    rollout: Annotated[int, typer.Option(help="Largest rollout K of the curriculum.")] = 8,
+    rate: Annotated[
+        int, typer.Option(help="z_dyn held constant over blocks of this many frames.")
+    ] = 1,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 10,
+    dyn_weight: Annotated[float, typer.Option(help="λ, weight of the dynamics NLL.")] = 1.0,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="One run per --dim-dyn × --kl-target cell, one table.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a run from its last checkpoint.")
+    ] = False,
+    frame_rate: RateOpt = None,
+    n_boot: BootOpt = 1000,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Phase 3: factorize the latents into a predictable state z_dyn and an innovation z_rec.
+
+    Writes OUTPUT/analysis.json (factorize), OUTPUT/report.md, three PNG figures and the
+    checkpoint factorize_state.pt; with --sweep one such folder per cell plus
+    OUTPUT/sweep.{md,json}.
+    """
+    from latentroom.analysis.factorize.config import FactorizeConfig
+    from latentroom.analysis.factorize.run import factorize as run_factorize
+    from latentroom.analysis.factorize.run import sweep as run_sweep
+    from latentroom.analysis.report import fmt
+    from latentroom.errors import ConfigError
+    from latentroom.progress import progress_bar
+
+    where = resolved(device)
+    dims, targets = _ints(dim_dyn), _floats(kl_target)
+    if not dims or not targets:
+        raise ConfigError("--dim-dyn and --kl-target need at least one value each")
+    if not sweep and (len(dims) > 1 or len(targets) > 1):
+        raise ConfigError(
+            f"--dim-dyn {dim_dyn} --kl-target {kl_target} name several runs; pass --sweep to "
+            "run the grid, or one value each"
+        )
+    config = FactorizeConfig(
+        dim_dyn=dims[0], kl_target=targets[0], dim_rec=dim_rec, context=context,
+        rollout=rollout, rate=rate, epochs=epochs, dyn_weight=dyn_weight, n_boot=n_boot,
+        seed=seed,
+    )  # fmt: skip
+    for d in dims:
+        for t in targets:  # every cell's values are checked before any work
+            FactorizeConfig.from_dict({**config.to_dict(), "dim_dyn": d, "kl_target": t})
+    n_cells = len(dims) * len(targets)
+    with progress_bar(n_cells * (epochs + 1), "phase 3", enabled=not quiet) as advance:
+        if sweep:
+            table = run_sweep(
+                corpus, output, config, dims=list(dims), targets=list(targets),
+                frame_rate=frame_rate, force=force, resume=resume, progress=advance, device=where,
+            )  # fmt: skip
+            for row in table["cells"]:
+                typer.echo(f"{row['cell']}: {row['verdict']}")
+            typer.echo(f"wrote {output / 'sweep.md'}")
+            return
+        result = run_factorize(
+            corpus, output, config, frame_rate=frame_rate, force=force, resume=resume,
+            progress=advance, device=where,
+        )  # fmt: skip
+    section = result["factorize"]
+    typer.echo(
+        f"verdict: {section['verdict']}; KL {fmt(section['eval']['kl_nats_per_frame'])} "
+        f"nats/frame ({fmt(section['eval']['kl_nats_per_second'])} nats/s)"
+    )
+    for reason in section["reasons"]:
+        typer.echo(f"  {reason}")
+    typer.echo(f"wrote {output}")
 
 
 @analyze_app.command("memory")

@@ -4,8 +4,10 @@ Frame t is reconstructed from the state z_dyn,t = e(x_{t-L..t-1}) (the past only
 innovation z_rec,t drawn from the posterior q(z_rec | x_t, z_dyn,t) (the frame itself, no longer
 context: the innovation is local by construction) or from the prior p(z_rec | z_dyn,t). Because the
 state sees only the past, KL(q ‖ p) is the information frame t adds beyond it: the innovation rate.
-The dynamics model p(z_dyn,t | z_dyn,t-C..t-1) scores the state on its own grid, standardised by
-running moments so that shrinking the state cannot lower its NLL (the collapse audioEngram met).
+The dynamics model p(z_dyn,t | z_dyn,t-C..t-1) scores the state on its own grid, whitened by its
+moments (the batch's in training, the train states' after): shrinking the state cannot lower its
+NLL (the collapse audioEngram met), and copies of one predictable signal in several dims do not
+count several times.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from torch import nn
 from latentroom.analysis.factorize.config import FactorizeConfig
 
 #: Least standard deviation of the dynamics model, in units of the state's own spread: caps the
-#: gain a perfectly predictable dim can claim at about 4.1 nats per dim and step.
-DYN_MIN_STD = 0.01
+#: gain a perfectly predictable dim can claim at about 2.5 nats per dim and step.
+DYN_MIN_STD = 0.05
 #: Least standard deviation of q and p over z_rec (keeps the KL finite).
 REC_MIN_STD = 1e-3
-#: Momentum of the running moments that standardise the state outside training.
-MOMENTUM = 0.02
 
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
@@ -33,6 +33,41 @@ def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
         nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
         nn.Linear(hidden, n_out),
     )  # fmt: skip
+
+
+#: Ridge added to the state covariance before whitening, relative to its mean variance.
+WHITEN_RIDGE = 1e-3
+
+
+class Whitening:
+    """``z ↦ L⁻¹(z − mean)`` with ``L Lᵀ`` the states' covariance (plus a small ridge)."""
+
+    def __init__(self, mean: torch.Tensor, chol: torch.Tensor) -> None:
+        self.mean = mean
+        self.chol = chol
+        self.inverse = torch.linalg.inv(chol)
+
+    @classmethod
+    def fit(cls, z: torch.Tensor) -> Whitening:
+        """From states ``z (..., dim)`` (differentiable: training whitens by the batch)."""
+        flat = z.reshape(-1, z.shape[-1])
+        mean = flat.mean(0)
+        centred = flat - mean
+        cov = centred.T @ centred / flat.shape[0]
+        return cls(mean, cholesky(cov))
+
+    def apply(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.mean) @ self.inverse.T
+
+    def invert(self, zs: torch.Tensor) -> torch.Tensor:
+        return zs @ self.chol.T + self.mean
+
+
+def cholesky(cov: torch.Tensor) -> torch.Tensor:
+    """Lower Cholesky factor of ``cov`` plus ``WHITEN_RIDGE`` times its mean variance."""
+    ridge = WHITEN_RIDGE * cov.diagonal().mean().clamp(min=1e-6) + 1e-8
+    eye = torch.eye(cov.shape[0], dtype=cov.dtype, device=cov.device)
+    return torch.linalg.cholesky(cov + ridge * eye)
 
 
 class Gaussian:
@@ -102,8 +137,8 @@ class Factorizer(nn.Module):
 
     x_mean: torch.Tensor  # buffers: the train frames' per-dim moments
     x_std: torch.Tensor
-    z_mean: torch.Tensor  # buffers: running moments of the states
-    z_var: torch.Tensor
+    z_mean: torch.Tensor  # buffers: moments of the train states (after the last epoch)
+    z_chol: torch.Tensor
 
     def __init__(self, latent_dim: int, config: FactorizeConfig) -> None:
         super().__init__()
@@ -114,7 +149,7 @@ class Factorizer(nn.Module):
         self.register_buffer("x_mean", torch.zeros(latent_dim))
         self.register_buffer("x_std", torch.ones(latent_dim))
         self.register_buffer("z_mean", torch.zeros(dyn))
-        self.register_buffer("z_var", torch.ones(dyn))
+        self.register_buffer("z_chol", torch.eye(dyn))
         # A causal convolution over the last L frames: the state never sees frame t itself.
         self.encoder = nn.Sequential(
             nn.Conv1d(latent_dim, hidden, config.context), nn.GELU(),
@@ -125,6 +160,14 @@ class Factorizer(nn.Module):
         self.decoder = _mlp(dyn + rec, hidden, latent_dim)
         self.log_sigma_x = nn.Parameter(torch.zeros(latent_dim))
         self.dynamics = _mlp(config.dyn_context * dyn, hidden, 2 * dyn)
+        # The dynamics model starts as the standard-normal marginal of the whitened state
+        # (mean 0, std 1), so an untrained or useless one scores a gain of 0, not a loss.
+        last = self.dynamics[-1]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)
+        with torch.no_grad():
+            last.bias[:dyn] = 0.0
+            last.bias[dyn:] = math.log(math.expm1(1.0 - DYN_MIN_STD))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Codec latents ``(..., D)`` in train-standardised units."""
@@ -145,20 +188,20 @@ class Factorizer(nn.Module):
         """Slow-grid states held constant over their blocks: ``(B, n_frames, dim_dyn)``."""
         return slow.repeat_interleave(self.rate, dim=1)[:, :n_frames]
 
-    def moments(self, z: torch.Tensor, *, update: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and std of the states ``z (..., dim_dyn)`` that standardise them.
+    def whitening(self, z: torch.Tensor, *, update: bool) -> Whitening:
+        """The whitening of states ``z (..., dim_dyn)``.
 
-        With ``update`` (training) the batch's own moments, towards which the running moments
-        move; without, the running moments.
+        With ``update`` (training) the batch's own moments; without, the train states' moments
+        stored after the last epoch (``set_moments``).
         """
-        if not update:
-            return self.z_mean, self.z_var.sqrt()
-        flat = z.reshape(-1, z.shape[-1])
-        mean, var = flat.mean(0), flat.var(0, unbiased=False) + 1e-6
-        with torch.no_grad():
-            self.z_mean.lerp_(mean.detach(), MOMENTUM)
-            self.z_var.lerp_(var.detach(), MOMENTUM)
-        return mean, var.sqrt()
+        if update:
+            return Whitening.fit(z)
+        return Whitening(self.z_mean, self.z_chol)
+
+    def set_moments(self, mean: torch.Tensor, cov: torch.Tensor) -> None:
+        """Store the train states' mean and covariance for evaluation and rollouts."""
+        self.z_mean.copy_(mean)
+        self.z_chol.copy_(cholesky(cov))
 
     def segment(self, x: torch.Tensor) -> SegmentPass:
         """States and innovation distributions of raw segments ``x (B, S, D)``."""
@@ -185,10 +228,8 @@ class Factorizer(nn.Module):
         return Gaussian(mean, torch.exp(self.log_sigma_x).expand_as(mean))
 
     def predict_next(self, past: torch.Tensor) -> Gaussian:
-        """p(z̃_t | z̃_{t-C..t-1}) of standardised states ``past (B, C, dim_dyn)``."""
-        raw = self.dynamics(past.reshape(past.shape[0], -1))
-        step = Gaussian.from_raw(raw, DYN_MIN_STD)
-        return Gaussian(past[:, -1] + step.mean, step.std)
+        """p(z̃_t | z̃_{t-C..t-1}) of whitened states ``past (B, C, dim_dyn)``."""
+        return Gaussian.from_raw(self.dynamics(past.reshape(past.shape[0], -1)), DYN_MIN_STD)
 
     @torch.no_grad()
     def dyn_states(self, x: np.ndarray, *, chunk: int = 65_536) -> np.ndarray:
@@ -202,7 +243,7 @@ class Factorizer(nn.Module):
         out = []
         for start in range(0, n_states, chunk):
             stop = min(start + chunk, n_states)
-            frames = torch.as_tensor(x[start : stop + self.context - 1], device=device)
+            frames = torch.tensor(x[start : stop + self.context - 1], device=device)  # a copy
             out.append(self.states(self.normalise(frames.float())[None])[0])
         if not out:
             return np.zeros((0, self.z_mean.shape[0]), dtype=np.float32)

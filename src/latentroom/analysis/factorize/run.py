@@ -109,9 +109,81 @@ def factorize(
         section = train_and_evaluate(
             data, out, config, resume=resume, progress=progress, device=device
         )
-        name = str(corpus) if isinstance(corpus, str | Path) else "in-memory corpus"
-        facts = corpus_facts(name, data.prepared, config.context)
+        facts = corpus_facts(_name(corpus), data.prepared, config.context)
         return write_factorize(out, facts, section)
+
+
+def _name(corpus: str | Path | ItemSource) -> str:
+    return str(corpus) if isinstance(corpus, str | Path) else "in-memory corpus"
+
+
+def cell_name(dim_dyn: int, kl_target: float) -> str:
+    """The sweep folder of one grid cell."""
+    return f"dyn{dim_dyn}_kl{kl_target:g}"
+
+
+def sweep(
+    corpus: str | Path | ItemSource,
+    out_dir: str | Path,
+    config: FactorizeConfig,
+    *,
+    dims: list[int],
+    targets: list[float],
+    frame_rate: float | None = None,
+    force: bool = False,
+    resume: bool = False,
+    progress: Progress | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """One run per (dim(z_dyn), KL target) cell in ``out_dir/<cell>``; one table of them all.
+
+    Writes ``out_dir/sweep.json`` and ``out_dir/sweep.md``; returns the table as a dict.
+    """
+    from latentroom.analysis.factorize.report import write_sweep
+
+    out = Path(out_dir)
+    cells = [(d, t) for d in dims for t in targets]
+    for d, t in cells:
+        check_factorize_outputs(out / cell_name(d, t), force=force, resume=resume)
+    source = (
+        open_source(corpus, frame_rate=frame_rate) if isinstance(corpus, str | Path) else corpus
+    )
+    rows = []
+    for d, t in cells:
+        cell = FactorizeConfig.from_dict({**config.to_dict(), "dim_dyn": d, "kl_target": t})
+        result = factorize(
+            source, out / cell_name(d, t), cell, force=force, resume=resume,
+            progress=progress, device=device,
+        )  # fmt: skip
+        rows.append(sweep_row(cell_name(d, t), result["factorize"]))
+    table = {"corpus": _name(corpus), "settings": config.to_dict(), "cells": rows}
+    write_sweep(out, table)
+    return table
+
+
+def sweep_row(name: str, section: dict[str, Any]) -> dict[str, Any]:
+    """One line of the sweep table: the cell's settings, verdict and headline numbers."""
+    e, ig = section["eval"], section["ig"]
+
+    def beyond(which: str) -> float | None:
+        entry = ig.get(which, {}).get("1")
+        return None if entry is None else entry["ig_beyond_full_nats_per_dim"]
+
+    return {
+        "cell": name,
+        "dim_dyn": section["settings"]["dim_dyn"],
+        "kl_target": section["settings"]["kl_target"],
+        "verdict": section["verdict"],
+        "kl_nats_per_frame": e["kl_nats_per_frame"],
+        "kl_nats_per_second": e["kl_nats_per_second"],
+        "mse_posterior": e["mse_posterior"],
+        "mse_prior": e["mse_prior"],
+        "z_dyn_variance_mean": e["z_dyn_variance_mean"],
+        "z_dyn_effective_rank": e["z_dyn_effective_rank"],
+        "dyn_ig_nats_per_dim": e["dyn_ig_nats_per_dim"],
+        "z_dyn_ig_beyond_full_k1": beyond("z_dyn"),
+        "raw_ig_beyond_full_k1": beyond("raw"),
+    }
 
 
 def train_and_evaluate(
@@ -130,6 +202,7 @@ def train_and_evaluate(
     from latentroom.analysis.factorize.model import Factorizer
     from latentroom.analysis.factorize.training import (
         fit_normalisation,
+        refresh_moments,
         resume_from,
         save_checkpoint,
         train_epoch,
@@ -149,6 +222,7 @@ def train_and_evaluate(
             progress(start)
     for epoch in range(start, config.epochs):
         logged = train_epoch(model, optimizer, data.train, config, epoch, device)
+        refresh_moments(model, data.train, config, device)
         sums, states = item_sums(model, data.val, config, device)
         val = summarise_eval(sums, states, {}, _with_boot(config, EPOCH_BOOT), rate)
         judged = verdict(val)
@@ -225,20 +299,26 @@ def information_gain(
             out[name] = {"unavailable": {"ig_nats_per_frame": str(err)}}
             continue
         dim = arrays[0].shape[1]
-        out[name] = {
-            k: {
-                "ig_nats_per_frame": e["ig_nats_per_frame"],
-                "ig_nats_per_dim": _per_dim(e["ig_nats_per_frame"], dim),
-                "ig_bits_per_second": e["ig_bits_per_second"],
-                "ci95": {
-                    "ig_nats_per_frame": e["ci95"]["ig_nats_per_frame"],
-                    "ig_nats_per_dim": [_per_dim(v, dim) for v in e["ci95"]["ig_nats_per_frame"]],
-                },
-            }
-            for k, e in section["linear"].items()
-        }
+        out[name] = {k: _ig_entry(e, dim) for k, e in section["linear"].items()}
         out[name]["dims"] = dim
         out[name]["frame_rate"] = fps
+    return out
+
+
+#: The Phase 1 headline names kept: the gain over the diagonal marginal, and beyond the full-
+#: covariance one (what the past adds once correlations between dims are accounted for).
+IG_NAMES = {"ig": "ig_nats_per_frame", "ig_beyond_full": "ig_beyond_full_nats_per_frame"}
+
+
+def _ig_entry(entry: dict[str, Any], dim: int) -> dict[str, Any]:
+    """One horizon's IG per frame and per dim, with 95 % intervals."""
+    out: dict[str, Any] = {"ig_bits_per_second": entry["ig_bits_per_second"], "ci95": {}}
+    for short, name in IG_NAMES.items():
+        value, (low, high) = entry[name], entry["ci95"][name]
+        out[f"{short}_nats_per_frame"] = value
+        out[f"{short}_nats_per_dim"] = _per_dim(value, dim)
+        out["ci95"][f"{short}_nats_per_frame"] = [low, high]
+        out["ci95"][f"{short}_nats_per_dim"] = [_per_dim(low, dim), _per_dim(high, dim)]
     return out
 
 

@@ -1,14 +1,17 @@
 """Training of the dual latent: the loss of one batch, the epoch loop, checkpoints and resume.
 
 Every batch's segments and every noise draw come from generators that are pure functions of
-(seed, epoch, batch), so model, optimiser, running moments and the epoch count are the whole state:
-a run resumed from its last checkpoint writes the same bytes as one never interrupted.
+(seed, epoch, batch), so the model (with its stored state moments), the optimiser and the epoch
+count are the whole state: a run resumed from its last checkpoint writes the same bytes as one
+never interrupted.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 
 from latentroom.analysis.factorize.config import FactorizeConfig
-from latentroom.analysis.factorize.model import Factorizer, Gaussian, kl_divergence
+from latentroom.analysis.factorize.model import Factorizer, Gaussian, Whitening, kl_divergence
 from latentroom.analysis.factorize.segments import Frames
 from latentroom.analysis.factorize.states import STATE_FORMAT_VERSION, read_state
 from latentroom.errors import CheckpointError
@@ -68,7 +71,7 @@ def batch_loss(
     """Loss of segments ``x (B, S, D)`` holding ``C + rollout`` slow-grid states each.
 
     Reconstruction NLL + warm·(0.5·max(free, KL(sg q ‖ p)) + 0.1·max(free, KL(q ‖ sg p)))
-    + λ·dynamics NLL of the standardised states + the NLL of a K-step rollout decoded from
+    + λ·dynamics NLL of the whitened states + the NLL of a K-step rollout decoded from
     prior-sampled innovations (free-running or teacher-forced).
     """
     C = config.dyn_context
@@ -86,12 +89,12 @@ def batch_loss(
         from_prior.to(x.device)[None, :, None], p.sample(generator), q.sample(generator)
     )
     recon = model.reconstruct(z, z_rec).nll(target).mean()
-    mean, std = model.moments(slow, update=True)
-    zs = (slow - mean) / std
+    white = model.whitening(slow, update=True)
+    zs = white.apply(slow)
     past = unfold_past(zs, C)
     step = model.predict_next(past.reshape(-1, C, zs.shape[-1]))
     dyn = step.nll(zs[:, C:].reshape(-1, zs.shape[-1])).mean()
-    roll = _rollout_loss(model, zs, step, target, mean, std, config, k_roll, free, generator)
+    roll = _rollout_loss(model, zs, step, target, white, config, k_roll, free, generator)
     loss = recon + warm * kl_loss + config.dyn_weight * dyn + roll
     logged = torch.stack([loss, recon, kl_rep.mean(), dyn, roll]).detach().tolist()
     return loss, dict(
@@ -104,8 +107,7 @@ def _rollout_loss(
     zs: torch.Tensor,
     step: Gaussian,
     target: torch.Tensor,
-    mean: torch.Tensor,
-    std: torch.Tensor,
+    white: Whitening,
     config: FactorizeConfig,
     k_roll: int,
     free: bool,
@@ -123,7 +125,7 @@ def _rollout_loss(
         states = torch.stack(predicted, dim=1)
     else:  # teacher-forced: the one-step predictions from true pasts
         states = step.mean.reshape(zs.shape[0], -1, zs.shape[-1])[:, :k_roll]
-    held = model.hold(states * std + mean, k_roll * r)
+    held = model.hold(white.invert(states), k_roll * r)
     frames = target[:, C * r : (C + k_roll) * r]
     _, prior = model.innovation(frames, held)
     return model.reconstruct(held, prior.sample(generator)).nll(frames).mean()
@@ -149,15 +151,31 @@ def save_checkpoint(
         "latent_dim": latent_dim,
         "codec_frame_rate": codec_frame_rate,
         "fingerprint": fingerprint,
-        "history": history,
+        "history": json.dumps(history),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
     }
     # Through memory: torch.save names the zip's records after the file, and a temporary file's
     # random name would make identical runs differ in bytes.
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(_interned(state), buffer)
     write_bytes_atomic(path, buffer.getvalue())
+
+
+def _interned(tree: Any) -> Any:
+    """``tree`` with every string interned.
+
+    Pickle writes a string once and refers back to it when the same object recurs; strings read
+    back from a checkpoint (the optimiser's keys after a resume) are new objects where a fresh
+    run's are the interned literals, so without this a resumed run would differ in bytes.
+    """
+    if isinstance(tree, str):
+        return sys.intern(tree)
+    if isinstance(tree, dict):
+        return {_interned(k): _interned(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return type(tree)(_interned(v) for v in tree)
+    return tree
 
 
 def resume_from(
@@ -187,7 +205,7 @@ def resume_from(
         raise CheckpointError(
             f"{path}: checkpoint does not match the model ({str(err)[:160]})"
         ) from err
-    return int(state["epoch"]), list(state["history"])
+    return int(state["epoch"]), list(json.loads(state["history"]))
 
 
 def train_epoch(
@@ -226,6 +244,34 @@ def train_epoch(
     totals["rollout_k"] = float(k_roll)
     totals["kl_scale"] = kl_scale(config, epoch + 1)
     return totals
+
+
+#: Train segments (evenly spaced) whose states give the moments stored after each epoch.
+MOMENT_SEGMENTS = 20_000
+
+
+@torch.no_grad()
+def refresh_moments(model: Factorizer, train: Frames, config: FactorizeConfig, device: str) -> None:
+    """Store the exact mean and covariance of the train states (``Factorizer.set_moments``).
+
+    Training whitens each batch by its own moments; evaluation and rollouts need fixed ones,
+    taken here from one pass over (at most ``MOMENT_SEGMENTS``) train segments.
+    """
+    model.eval()
+    length = config.segment_frames(config.train_states)
+    starts, _ = train.segments(length, length - config.context)
+    starts = starts[:: max(1, -(-starts.size // MOMENT_SEGMENTS))]
+    dim = config.dim_dyn
+    total = torch.zeros(dim, dtype=torch.float64, device=device)
+    outer = torch.zeros((dim, dim), dtype=torch.float64, device=device)
+    n = 0
+    for b in range(0, starts.size, 256):
+        x = torch.from_numpy(train.gather(starts[b : b + 256], length)).to(device)
+        slow = model.segment(x).slow.reshape(-1, dim).double()
+        total, outer, n = total + slow.sum(0), outer + slow.T @ slow, n + slow.shape[0]
+    mean = total / max(n, 1)
+    cov = outer / max(n, 1) - torch.outer(mean, mean)
+    model.set_moments(mean.float(), cov.float())
 
 
 def fit_normalisation(model: Factorizer, train: Frames) -> None:

@@ -20,8 +20,8 @@ INNOVATION_EVERYTHING = "innovation carries everything"
 #: a spread of 0.1, 5 % of its range. audioEngram's state had 0.009.
 VARIANCE_FLOOR = 0.01
 #: Effective rank (exp of the eigenvalue entropy) below which the state is collapsed: one
-#: direction holds ≥ 95 % of its variance.
-RANK_FLOOR = 1.2
+#: direction holds ≥ 99 % of its variance.
+RANK_FLOOR = 1.05
 #: Dynamics gain over the best marginal (nats per state dim and step) below which the dynamics
 #: model predicts nothing; a gain whose 95 % interval reaches 0 fails too.
 DYN_IG_FLOOR = 0.05
