@@ -155,6 +155,10 @@ def render_report(analysis: dict[str, Any]) -> str:
         from latentroom.analysis.factorize.report import factorize_lines
 
         lines += factorize_lines(analysis["factorize"])
+    if "memory" in analysis:
+        from latentroom.analysis.memory.report import memory_lines
+
+        lines += memory_lines(analysis["memory"], analysis["memory_info"])
     lines += problem_lines(analysis)
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""``latentroom analyze``: how predictable are a corpus's latents (``clusters``, ``predict``)."""
+"""``latentroom analyze``: how predictable a corpus's latents are (Phases 0 to 4)."""
 
 from __future__ import annotations
 
@@ -334,6 +334,63 @@ def factorize(
     for reason in section["reasons"]:
         typer.echo(f"  {reason}")
     typer.echo(f"wrote {output}")
+
+
+@analyze_app.command("memory")
+def memory(
+    corpus: CorpusArg,
+    output: OutputOpt,
+    factorized: Annotated[
+        Path | None,
+        typer.Option(help="A Phase 3 run (analyze factorize): model its z_dyn, not raw latents."),
+    ] = None,
+    context: ContextOpt = 8,
+    orders: Annotated[str, typer.Option(help="n-gram orders looked up (each <= context).")] = "2,3",
+    heads: Annotated[int, typer.Option(help="Hash heads (tables) per order.")] = 2,
+    table_size: Annotated[int, typer.Option(help="Slots per table at most.")] = 4096,
+    codes: Annotated[int, typer.Option(help="k-means codes of the state quantiser.")] = 64,
+    embed_dim: Annotated[int, typer.Option(help="Width of each table's vectors.")] = 16,
+    hidden: Annotated[int, typer.Option(help="Trunk width of the memory model.")] = 64,
+    rollout: Annotated[str, typer.Option(help="Free-rollout horizons (states).")] = "1,4,16",
+    epochs: Annotated[int, typer.Option(help="Training epochs of each model.")] = 20,
+    frame_rate: RateOpt = None,
+    n_boot: BootOpt = 1000,
+    seed: SeedOpt = 0,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+    strict: StrictOpt = False,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Phase 4: a dynamics model with and without an Engram-style lookup memory.
+
+    Both models have the same parameter count. Writes OUTPUT/analysis.json (memory),
+    OUTPUT/report.md and three PNG figures; rerunning an interrupted command resumes it.
+    """
+    from latentroom.analysis.memory.config import MemoryConfig
+    from latentroom.analysis.memory.run import progress_units
+    from latentroom.analysis.memory.runner import analyze_memory
+    from latentroom.analysis.report import fmt
+    from latentroom.progress import progress_bar
+
+    where = resolved(device)
+    config = MemoryConfig(
+        context=context, orders=_ints(orders), heads=heads, table_size=table_size, codes=codes,
+        embed_dim=embed_dim, hidden=hidden, rollout=_ints(rollout), max_epochs=epochs,
+        n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    with progress_bar(progress_units(config), "phase 4", enabled=not quiet) as advance:
+        result = analyze_memory(
+            corpus, output, config, factorized=factorized, frame_rate=frame_rate, force=force,
+            progress=advance, device=where,
+        )  # fmt: skip
+    section = result["memory"]
+    tf, p = section["teacher_forced"], section["parameters"]
+    typer.echo(
+        f"memory gain {fmt(tf['memory_gain_nats_per_frame'])} nats/frame teacher-forced "
+        f"({section['verdict']['teacher_forced']}); parameters {p['memory']} vs {p['no_memory']}"
+    )
+    typer.echo(f"wrote {output}")
+    _check_problems(result, output / "report.md", strict=strict)
 
 
 def register(app: typer.Typer) -> None:
