@@ -13,6 +13,7 @@ from latentroom.analysis.metrics import (
     bootstrap_weights,
     headline,
     summarise,
+    summarise_refits,
     window_stats,
 )
 
@@ -85,3 +86,26 @@ def test_cross_group_degradation_known_answer() -> None:
     assert result["cross_group_degradation"] == pytest.approx({"1": 0.3, "2": 0.3, "4": 0.3})
     for low, high in result["cross_group_degradation_ci95"].values():
         assert low == pytest.approx(0.3) and high == pytest.approx(0.3)
+
+
+def test_refit_interval_moves_by_the_fitting_bias_and_reports_it() -> None:
+    """Refits that all score 0.3 below the main fit: the main fit is taken to be 0.3 low too.
+
+    The basic interval then sits 0.3 above the items-only one (same eval-resample spread), and
+    ``refit_bias`` is −0.3.
+    """
+    rng = np.random.default_rng(0)
+    item_sums = np.stack([np.ones(50), rng.normal(2.0, 0.5, 50)], axis=1)  # (n, value)
+
+    def metric(s: np.ndarray) -> dict[str, np.ndarray]:
+        return {"mean": s[..., 1] / s[..., 0]}
+
+    weights = bootstrap_weights(50, n_boot=2000, rng=np.random.default_rng(1))
+    refits = np.stack([item_sums - [0.0, 0.3]] * 4)  # (B, n, 2): every refit 0.3 lower
+    plain = summarise(item_sums, weights, metric)
+    refit = summarise_refits(item_sums, weights, refits, metric)
+    assert refit["mean"] == plain["mean"]
+    assert refit["refit_bias"]["mean"] == pytest.approx(-0.3)
+    np.testing.assert_allclose(
+        refit["ci95"]["mean"], np.array(plain["ci95"]["mean"]) + 0.3, atol=0.02
+    )

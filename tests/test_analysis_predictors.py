@@ -8,7 +8,12 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 
 from latentroom.analysis.data import ArraySource, iter_windows
-from latentroom.analysis.distributions import DiagMixture, SharedGaussian, log_norm_from_moments
+from latentroom.analysis.distributions import (
+    DiagMixture,
+    RotatedMixture,
+    SharedGaussian,
+    log_norm_from_moments,
+)
 from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, MarginalFull, Windows
 from latentroom.analysis.rollout import rollout_nll
 
@@ -65,6 +70,32 @@ def test_diag_mixture_score_gives_both_nlls_and_float32_agrees_with_float64() ->
     assert np.isfinite(wide.log_norm()).all()  # var² = e^120 would overflow float32
 
 
+def test_rotated_mixture_is_a_full_covariance_mixture_in_the_original_axes() -> None:
+    rng = np.random.default_rng(6)
+    rotation, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    weights = np.array([[0.4, 0.6], [0.9, 0.1]])
+    loc = rng.standard_normal((2, 2, 3))
+    scale = np.exp(rng.standard_normal((2, 2, 3)) * 0.5)
+    dist = RotatedMixture(DiagMixture(np.log(weights), loc, np.log(scale)), rotation)
+    y = rng.standard_normal((2, 3))
+    for b in range(2):
+        means = loc[b] @ rotation.T  # component means in the original axes
+        covs = [rotation @ np.diag(scale[b, k] ** 2) @ rotation.T for k in range(2)]
+        density = sum(
+            weights[b, k] * multivariate_normal(means[k], covs[k]).pdf(y[b]) for k in range(2)
+        )
+        assert dist.nll(y)[b] == pytest.approx(-np.log(density), rel=1e-10)
+        np.testing.assert_allclose(dist.mean()[b], weights[b] @ means, rtol=1e-10)
+        marginal = sum(
+            weights[b, k] * norm(means[k], np.sqrt(np.diag(covs[k]))).pdf(y[b]) for k in range(2)
+        )
+        np.testing.assert_allclose(dist.nll_per_dim(y)[b], -np.log(marginal), rtol=1e-10)
+    one = dist.take(slice(1, 2))
+    assert one.nll(y[1:])[0] == pytest.approx(dist.nll(y)[1])
+    first = _monte_carlo_log_norm(dist.take(slice(0, 1)))
+    assert dist.log_norm()[0] == pytest.approx(first, abs=0.05)
+
+
 def test_log_norm_estimate_is_close_for_a_high_dimensional_gaussian() -> None:
     rng = np.random.default_rng(2)
     loc = np.full((1, 64), 0.5)
@@ -86,10 +117,15 @@ def test_log_norm_is_exact_for_an_isotropic_centred_gaussian(dim: int) -> None:
     assert estimate == pytest.approx(truth, abs=1e-9)
 
 
-def _monte_carlo_log_norm(mix: DiagMixture, n: int = 200_000) -> float:
+def _monte_carlo_log_norm(dist: DiagMixture | RotatedMixture, n: int = 200_000) -> float:
+    """E log‖y‖ of the first window's distribution, from n seeded samples."""
+    mix = dist.mixture if isinstance(dist, RotatedMixture) else dist
     rng = np.random.default_rng(7)
-    k = rng.choice(mix.loc.shape[1], size=n, p=np.exp(mix.log_weights[0]))
+    weights = np.exp(mix.log_weights[0].astype(np.float64))
+    k = rng.choice(mix.loc.shape[1], size=n, p=weights / weights.sum())
     y = mix.loc[0, k] + np.exp(mix.log_scale[0, k]) * rng.standard_normal((n, mix.loc.shape[2]))
+    if isinstance(dist, RotatedMixture):
+        y = y @ dist.rotation.T
     return float(np.log(np.linalg.norm(y, axis=1)).mean())
 
 
@@ -240,6 +276,32 @@ def test_mdn_components_are_never_narrower_than_the_variance_floor() -> None:
     diag = MarginalDiag((1,)).fit(train)
     context = np.stack([arrays[0][:3], arrays[0][:3] + np.float32([0, 0, 4])])  # (2, L, D)
     dist = model.predict(context)[0]
+    assert isinstance(dist, RotatedMixture)
+    # Each component's variance along dim 2 of the original axes: Σ_j R_2j² s_kj².
+    var = np.exp(2 * dist.mixture.log_scale.astype(np.float64)) @ dist.rotation[2] ** 2
     floor = diag.var_[0, 2]  # the marginal's floored variance of the constant dim
-    assert np.exp(2 * dist.log_scale[..., 2].astype(np.float64)).min() >= floor * (1 - 1e-4)
+    assert var.min() >= floor * (1 - 1e-4)
     assert np.isfinite(dist.log_norm()).all()
+
+
+def test_mdn_log_norm_matches_monte_carlo_on_a_student_t_ar1() -> None:
+    """The audit's case: D = 64, heavy-tailed AR(1) velocity; log_magnitude_r2 came out −30.3.
+
+    Whatever the fitted mixture is, its E log‖Δx‖ must be that of its own samples.
+    """
+    from latentroom.analysis.mdn import MixtureDensityPredictor
+
+    rng = np.random.default_rng(8)
+    dim, arrays = 64, []
+    for _ in range(12):
+        v = np.zeros((120, dim))
+        noise = rng.standard_t(3, size=(120, dim)) * 0.6
+        for t in range(1, 120):
+            v[t] = 0.8 * v[t - 1] + noise[t]
+        arrays.append(v.cumsum(axis=0).astype(np.float32))
+    model = MixtureDensityPredictor((1,), hidden=32, max_epochs=2).fit(_windows(arrays, 256))
+    context = np.stack([a[50:53] for a in arrays[:4]])
+    dist = model.predict(context)[0]
+    for b in range(4):
+        one = dist.take(slice(b, b + 1))
+        assert one.log_norm()[0] == pytest.approx(_monte_carlo_log_norm(one, 50_000), abs=0.01)

@@ -183,3 +183,22 @@ def test_the_minimum_cluster_size_adapts_to_the_corpus(
     entry = json.loads((out / "analysis.json").read_text())["phase0"]["mean-vq4"]
     assert entry["min_cluster_size"] == 38  # about 610 train windows / (4 x 4 clusters)
     assert entry["variance_ratio"] is not None and "unavailable" not in entry
+
+
+def test_predict_ci_refit_reports_the_fitting_bias(
+    run_cli: Callable[..., object], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "analysis"
+    args = ("--predictors", "linear", "--horizons", "1", "--ci", "refit", "--refits", "3")
+    result = run_cli("analyze", "predict", corpus, "-o", out, *args, *FAST_PREDICT)
+    assert result.exit_code == 0, result.stderr
+    analysis = json.loads((out / "analysis.json").read_text())
+    cell = analysis["phase1"]["linear"]["1"]
+    assert np.isfinite(cell["refit_bias"]["ig_nats_per_frame"])  # its sign: known answers
+    lo, hi = cell["ci95"]["ig_nats_per_frame"]
+    assert lo < hi
+    assert analysis["phase1_info"]["settings"]["ci"] == "refit"
+    assert "refits" in analysis["phase1_info"]["seconds"]
+    assert "Estimated fitting bias of the IG" in (out / "report.md").read_text()
+    bad = run_cli("analyze", "predict", corpus, "-o", tmp_path / "o", "--ci", "jackknife")
+    assert bad.exit_code == 2 and "ci must be one of" in bad.stderr

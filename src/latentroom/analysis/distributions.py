@@ -1,4 +1,4 @@
-"""Predictive distributions over Δx: a Gaussian with shared covariance and a diagonal mixture."""
+"""Predictive distributions over Δx: a Gaussian with shared covariance, diagonal mixtures."""
 
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ class SharedGaussian:
         var = (self.chol**2).sum(axis=1)
         return 0.5 * ((y - self.loc) ** 2 / var + np.log(var) + LOG_2PI)
 
-    def score(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(nll(y), nll_per_dim(y))`` in one call."""
-        return self.nll(y), self.nll_per_dim(y)
+    def take(self, rows: slice) -> SharedGaussian:
+        """The distributions of windows ``rows`` only."""
+        return SharedGaussian(self.loc[rows], self.chol)
 
     def log_norm(self) -> np.ndarray:
         """Predicted ``E log‖Δx‖`` per window, ``(B,)`` (see ``log_norm_from_moments``)."""
@@ -100,6 +100,10 @@ class DiagMixture:
         log_w = self.log_weights.astype(log_pdf.dtype)[:, :, None]
         return self._nll(log_pdf), -_logsumexp(log_pdf + log_w, axis=1)
 
+    def take(self, rows: slice) -> DiagMixture:
+        """The distributions of windows ``rows`` only."""
+        return DiagMixture(self.log_weights[rows], self.loc[rows], self.log_scale[rows])
+
     def _nll(self, log_pdf: np.ndarray) -> np.ndarray:
         """Joint NLL from the per-dim component densities ``(B, K, D)``, summed in float64."""
         return -_logsumexp(log_pdf.sum(axis=2, dtype=np.float64) + self.log_weights, axis=1)
@@ -118,6 +122,65 @@ class DiagMixture:
         m_k = (loc**2 + var).sum(axis=2)  # (B, K): E‖y‖² per component
         v_k = (2 * var**2 + 4 * loc**2 * var).sum(axis=2)  # Var ‖y‖² per component
         return (np.exp(self.log_weights) * log_norm_from_moments(m_k, v_k)).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class RotatedMixture:
+    """A ``DiagMixture`` over rotated coordinates ``u = y @ rotation`` (MDN heads).
+
+    With ``rotation`` the eigenvectors of Δx's marginal covariance, components that are diagonal
+    in ``u`` are full-covariance Gaussians in ``y`` (``Σ_k = R diag(s_k²) Rᵀ``): a diagonal
+    mixture in the original coordinates cannot represent correlated steps and scored 0.37 nats
+    below ``marginal_full`` on i.i.d. correlated Gaussian steps. The rotation is orthogonal, so
+    densities need no Jacobian term and ``‖y‖ = ‖u‖``.
+
+    Attributes
+    ----------
+    mixture : DiagMixture
+        The mixture over ``u`` (shapes ``(B, K)`` and ``(B, K, D)``).
+    rotation : np.ndarray [shape=(D, D)]
+        Orthogonal; column j is the direction of coordinate ``u_j``.
+    """
+
+    mixture: DiagMixture
+    rotation: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        """Mixture mean, ``(B, D)``."""
+        return self.mixture.mean() @ self.rotation.T
+
+    def nll(self, y: np.ndarray) -> np.ndarray:
+        """Negative log density (nats) of each row of ``y`` ``(B, D)``; returns ``(B,)``."""
+        return self.mixture.nll(self._rotate(y))
+
+    def nll_per_dim(self, y: np.ndarray) -> np.ndarray:
+        """NLL of each dim of ``y`` under its own marginal mixture; returns ``(B, D)``.
+
+        Component k's marginal in dim d is ``N((R m_k)_d, Σ_j R_dj² s_kj²)``: two
+        ``(B·K, D) @ (D, D)`` products, the costliest step of scoring this distribution.
+        """
+        mix, rot = self.mixture, self.rotation.astype(self.mixture.loc.dtype)
+        n_windows, n_components, n_dims = mix.loc.shape
+
+        def rotated(a: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+            # One 2-D product: numpy's batched (B, K, D) @ (D, D) was 70x slower.
+            flat = np.ascontiguousarray(a).reshape(-1, n_dims) @ matrix
+            return flat.reshape(n_windows, n_components, n_dims)
+
+        var = rotated(np.exp(2 * mix.log_scale), (rot**2).T)
+        per_dim = DiagMixture(mix.log_weights, rotated(mix.loc, rot.T), 0.5 * np.log(var))
+        return per_dim.nll_per_dim(y)
+
+    def take(self, rows: slice) -> RotatedMixture:
+        """The distributions of windows ``rows`` only."""
+        return RotatedMixture(self.mixture.take(rows), self.rotation)
+
+    def log_norm(self) -> np.ndarray:
+        """Predicted ``E log‖Δx‖`` per window, ``(B,)``: that of the mixture over ``u``."""
+        return self.mixture.log_norm()
+
+    def _rotate(self, y: np.ndarray) -> np.ndarray:
+        return y @ self.rotation.astype(np.result_type(y.dtype, self.mixture.loc.dtype))
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -157,4 +220,4 @@ def log_norm_from_moments(m: np.ndarray, v: np.ndarray) -> np.ndarray:
     return 0.5 * (np.log(m) + digamma(shape) - np.log(shape))
 
 
-Predictive = SharedGaussian | DiagMixture
+Predictive = SharedGaussian | DiagMixture | RotatedMixture

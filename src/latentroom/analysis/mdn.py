@@ -1,8 +1,11 @@
 """Torch mixture-density predictors: an MLP on the flattened context and a GRU over its frames.
 
 Both share one trainer (Adam, mini-batches streamed from the train windows, early stopping on the
-validation NLL) and one output layer: per horizon, K diagonal Gaussian components over Δx in
-train-standardised units. Seeding uses ``torch.random.fork_rng`` + ``torch.manual_seed`` because
+validation NLL) and one output layer: per horizon, K Gaussian components that are diagonal in the
+principal axes of the train Δx (its marginal covariance's eigenvectors), scaled to unit variance
+there. Components diagonal in those axes are full-covariance Gaussians in the latent's own axes, so
+correlated steps cost the mixture nothing, as they cost ``marginal_full`` nothing. Seeding uses
+``torch.random.fork_rng`` + ``torch.manual_seed`` because
 ``torch.nn`` layers draw their initial weights from the global generator; forking keeps the
 caller's global state untouched. This module imports torch: import it only where it is used.
 """
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from latentroom.analysis.distributions import DiagMixture, Predictive
+from latentroom.analysis.distributions import DiagMixture, Predictive, RotatedMixture
 from latentroom.analysis.predictors import (
     Windows,
     _check_horizons,
@@ -68,7 +71,10 @@ class MixtureNet(nn.Module):
 
 
 class MixtureDensityPredictor:
-    """Mixture density network (diagonal components) predicting Δx_{t+k} for several horizons.
+    """Mixture density network predicting Δx_{t+k} for several horizons.
+
+    Per horizon, the targets are rotated onto the principal axes of their train covariance and
+    scaled to unit variance there; the mixture components are diagonal in those axes.
 
     Parameters
     ----------
@@ -141,25 +147,35 @@ class MixtureDensityPredictor:
         return self
 
     def _fit_scalers(self, train: Windows) -> None:
+        """Input scales, and per horizon the targets' mean, principal axes and scales.
+
+        The axes are the eigenvectors of the targets' train covariance (the marginal's), the
+        scales the square roots of its eigenvalues, floored like every fitted variance.
+        """
         rows = [k - 1 for k in self.horizons]
-        n, x_sum, x_sq, y_sum, y_sq = 0, 0.0, 0.0, 0.0, 0.0
+        n, x_sum, x_sq, s_sum, s_sq, y_sum = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+        y_outer: np.ndarray | float = 0.0
         # Scales need a good estimate, not every window: random items bound the pass.
         for chunk in train(np.random.default_rng(self.random_state)):
             x = chunk.context[:, -1].astype(np.float64)
-            y = chunk.targets[[0, *rows]].astype(np.float64)  # row 0: one-step Δx, for inputs
+            step = chunk.targets[0].astype(np.float64)  # one-step Δx, for the inputs
+            y = chunk.targets[rows].astype(np.float64)  # (H, B, D)
             n += chunk.size
             x_sum, x_sq = x_sum + x.sum(axis=0), x_sq + (x**2).sum(axis=0)
-            y_sum, y_sq = y_sum + y.sum(axis=1), y_sq + (y**2).sum(axis=1)
+            s_sum, s_sq = s_sum + step.sum(axis=0), s_sq + (step**2).sum(axis=0)
+            y_sum, y_outer = y_sum + y.sum(axis=1), y_outer + y.transpose(0, 2, 1) @ y
             if n >= SCALER_WINDOWS:
                 break
         self.x_mean_ = np.asarray(x_sum) / n
         self.x_scale_ = np.sqrt(floor_variance(np.asarray(x_sq) / n - self.x_mean_**2))
-        y_mean = np.asarray(y_sum) / n
-        y_var = np.asarray(y_sq) / n - y_mean**2
-        y_scale = np.sqrt(floor_variance(y_var))
-        self.step_mean_, self.step_scale_ = y_mean[0], y_scale[0]
-        self.y_mean_, self.y_scale_ = y_mean[1:], y_scale[1:]
-        lowest = 0.5 * np.log(variance_floor(y_var[1:])) - np.log(self.y_scale_)
+        self.step_mean_ = np.asarray(s_sum) / n
+        self.step_scale_ = np.sqrt(floor_variance(np.asarray(s_sq) / n - self.step_mean_**2))
+        self.y_mean_ = np.asarray(y_sum) / n  # (H, D)
+        cov = np.asarray(y_outer) / n - np.einsum("hd,he->hde", self.y_mean_, self.y_mean_)
+        eigenvalues, self.y_axes_ = np.linalg.eigh(cov)  # (H, D), (H, D, D): columns are axes
+        y_var = np.maximum(eigenvalues, 0.0)
+        self.y_scale_ = np.sqrt(floor_variance(y_var))
+        lowest = 0.5 * np.log(variance_floor(y_var)) - np.log(self.y_scale_)
         floor = np.maximum(lowest, MIN_LOG_SCALE).astype(np.float32)
         self.min_log_scale_ = torch.from_numpy(floor).to(self.device)
         self.latent_dim_ = int(self.x_mean_.shape[0])
@@ -181,9 +197,13 @@ class MixtureDensityPredictor:
         return self._to_device(out)
 
     def _targets(self, targets: np.ndarray) -> torch.Tensor:
-        rows = [k - 1 for k in self.horizons]
-        scaled = (targets[rows] - self.y_mean_[:, None]) / self.y_scale_[:, None]
-        return self._to_device(scaled.astype(np.float32))
+        """Per horizon, the targets in its principal axes at unit scale, ``(H, B, D)``."""
+        scaled = np.empty((len(self.horizons), targets.shape[1], targets.shape[2]), np.float32)
+        for h, k in enumerate(self.horizons):
+            centred = targets[k - 1] - self.y_mean_[h].astype(np.float32)
+            scaled[h] = centred @ self.y_axes_[h].astype(np.float32)
+            scaled[h] /= self.y_scale_[h].astype(np.float32)
+        return self._to_device(scaled)
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:
         """A float32 array as a tensor on the training device (pinned for an async copy)."""
@@ -296,20 +316,25 @@ class MixtureDensityPredictor:
             return self.network_.embed(self._inputs(context)).cpu().numpy()
 
     def predict(self, context: np.ndarray) -> list[Predictive]:
-        """One ``DiagMixture`` per horizon, in the original (unstandardised) units."""
+        """One ``RotatedMixture`` per horizon, in the original (unstandardised) units."""
         with torch.no_grad():
             raws = self.network_(self._inputs(context))
         return [self._mixture(raw, h) for h, raw in enumerate(raws)]
 
-    def predict_one(self, context: np.ndarray, head: int) -> DiagMixture:
+    def predict_one(self, context: np.ndarray, head: int) -> RotatedMixture:
         """The distribution for horizon ``self.horizons[head]`` only (rollouts)."""
         with torch.no_grad():
             raw = self.network_.heads[head](self.network_.embed(self._inputs(context)))
         return self._mixture(raw, head)
 
-    def _mixture(self, raw: torch.Tensor, head: int) -> DiagMixture:
-        """Unstandardised mixture, kept in float32 (the network's precision)."""
+    def _mixture(self, raw: torch.Tensor, head: int) -> RotatedMixture:
+        """Unstandardised mixture, kept in float32 (the network's precision).
+
+        Over the principal-axis coordinates ``u = y @ axes``, whose mean is ``y_mean @ axes``.
+        """
         log_w, loc, log_scale = (t.cpu().numpy() for t in self._split(raw, head))
+        axes = self.y_axes_[head]
         scale = self.y_scale_[head].astype(np.float32)
-        shift = self.y_mean_[head].astype(np.float32)
-        return DiagMixture(log_w, loc * scale + shift, log_scale + np.log(scale))
+        shift = (self.y_mean_[head] @ axes).astype(np.float32)
+        mixture = DiagMixture(log_w, loc * scale + shift, log_scale + np.log(scale))
+        return RotatedMixture(mixture, axes.astype(np.float32))

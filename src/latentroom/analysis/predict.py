@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ from latentroom.analysis.metrics import (
     bootstrap_weights,
     headline,
     summarise,
+    summarise_refits,
     window_stats,
 )
 from latentroom.analysis.predictors import LinearGaussian, MarginalDiag, MarginalFull, Windows
@@ -30,6 +32,7 @@ from latentroom.progress import Progress
 logger = logging.getLogger(__name__)
 
 PREDICTORS = ("marginal_diag", "marginal_full", "linear", "mdn", "sequence")
+CI_METHODS = ("items", "refit")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ class PredictConfig:
     patience: int = 3  # epochs without validation gain before stopping
     max_windows_per_epoch: int = 50_000  # bounds training time on big corpora
     max_rollout_windows: int = 5_000  # eval windows (evenly spaced) used for rollouts
+    max_per_dim_windows: int = 200_000  # eval windows (evenly spaced) behind ig_per_dim
     n_boot: int = 1000  # bootstrap resamples of eval items for the 95 % intervals
+    ci: str = "items"  # "items": resample eval items; "refit": also refit on resampled train items
+    n_refits: int = 20  # refits on bootstrap resamples of the train items (ci = "refit")
     chunk_windows: int = 4096  # windows per streamed chunk (memory ~ chunk * (L + M) * D * 4 B)
     group_regex: str | None = None  # group-disjoint split (e.g. speaker ids); None: by item
     drop_nonfinite: bool = False  # drop windows touching NaN/Inf frames instead of refusing
@@ -62,6 +68,10 @@ class PredictConfig:
             raise ConfigError(f"unknown predictors {unknown}; choose from {list(PREDICTORS)}")
         if self.rollout_steps < 0 or self.n_boot < 1 or self.chunk_windows < 1:
             raise ConfigError("rollout_steps must be >= 0, n_boot and chunk_windows >= 1")
+        if self.ci not in CI_METHODS:
+            raise ConfigError(f"ci must be one of {list(CI_METHODS)}; got {self.ci!r}")
+        if self.ci == "refit" and self.n_refits < 2:
+            raise ConfigError(f"n_refits must be >= 2 for ci 'refit'; got {self.n_refits}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PredictConfig:
@@ -147,9 +157,12 @@ def fit_predictors(
 
 
 def evaluate(
-    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any]
+    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any], *, sums_only: bool = False
 ) -> dict[str, np.ndarray]:
-    """One pass over eval: per-item metric sums, per-dim NLL sums and rollout sums."""
+    """One pass over eval: per-item metric sums, per-dim NLL sums and rollout sums.
+
+    ``sums_only`` skips the per-dim NLLs and the rollouts (refits need only the sums).
+    """
     _, _, eval_stream = split_streams(prepared, config)
     eval_items = prepared.split.eval
     row_of = {int(item): j for j, item in enumerate(eval_items)}
@@ -157,24 +170,34 @@ def evaluate(
     names = list(fitted)
     sums = np.zeros((n_items, len(names), n_h, len(COLUMNS)))
     per_dim = np.zeros((len(names), n_h, n_d))
-    steps = config.rollout_steps if 1 in config.horizons else 0
+    n_per_dim = 0
+    steps = config.rollout_steps if 1 in config.horizons and not sums_only else 0
     rolled = [n for n in names if not n.startswith("marginal")]
     roll = np.zeros((n_items, len(rolled), max(steps, 1), 3))
-    stride = _rollout_stride(prepared, config)
+    stride = _eval_stride(prepared, config, config.max_rollout_windows)
+    # Per-dim NLLs of a mixture in principal axes cost 2·K·D² per window (the joint NLL D²):
+    # on large corpora they come from an evenly spaced subset of the eval windows.
+    dim_stride = _eval_stride(prepared, config, config.max_per_dim_windows)
+    dim_pick = slice(0, 0) if sums_only else slice(None, None, dim_stride)
     diag, full = fitted["marginal_diag"], fitted["marginal_full"]
     for chunk in eval_stream(None):
         rows = np.array([row_of[int(i)] for i in chunk.item])
         ys = chunk.targets[[k - 1 for k in config.horizons]]
+        picked = ys[:, dim_pick]
+        n_per_dim += picked.shape[1]
         # The two baselines first: every predictor's stats need their NLLs.
-        base = [d.score(y) for d, y in zip(diag.predict(chunk.context), ys, strict=True)]
-        ref = [d.score(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
+        marginals = diag.predict(chunk.context)
+        base = [d.nll(y) for d, y in zip(marginals, ys, strict=True)]
+        base_dim = [d.take(dim_pick).nll_per_dim(y) for d, y in zip(marginals, picked, strict=True)]
+        ref = [d.nll(y) for d, y in zip(full.predict(chunk.context), ys, strict=True)]
         known = {"marginal_diag": base, "marginal_full": ref}
         for p, name in enumerate(names):
             for h, dist in enumerate(fitted[name].predict(chunk.context)):
-                nll, nll_dim = known[name][h] if name in known else dist.score(ys[h])
-                stats = window_stats(dist, ys[h], base[h][0], ref[h][0], diag.mean_[h], nll)
+                nll = known[name][h] if name in known else dist.nll(ys[h])
+                stats = window_stats(dist, ys[h], base[h], ref[h], diag.mean_[h], nll)
                 add_by_item(sums[:, p, h], rows, stats)
-                per_dim[p, h] += (base[h][1] - nll_dim).sum(axis=0, dtype=np.float64)
+                nll_dim = dist.take(dim_pick).nll_per_dim(picked[h])
+                per_dim[p, h] += (base_dim[h] - nll_dim).sum(axis=0, dtype=np.float64)
         pick = slice(None, None, stride)
         for q, name in enumerate(rolled if steps else []):
             head = config.horizons.index(1)
@@ -183,33 +206,73 @@ def evaluate(
             )
             terms = np.stack([np.ones_like(teacher), teacher, free], axis=-1).transpose(1, 0, 2)
             add_by_item(roll[:, q], rows[pick], terms)
-    return {"sums": sums, "per_dim": per_dim, "roll": roll, "rolled": np.array(rolled)}
+    return {
+        "sums": sums,
+        "per_dim": per_dim,
+        "n_per_dim": np.array(n_per_dim),
+        "roll": roll,
+        "rolled": np.array(rolled),
+    }
 
 
-def _rollout_stride(prepared: Prepared, config: PredictConfig) -> int:
-    """Keep about ``max_rollout_windows`` evenly spaced eval windows for rollouts."""
+def _eval_stride(prepared: Prepared, config: PredictConfig, budget: int) -> int:
+    """The stride that keeps about ``budget`` evenly spaced eval windows."""
     lengths = prepared.scan.lengths[prepared.split.eval]
     n_windows = int(np.maximum(lengths - config.context - config.max_offset + 1, 0).sum())
-    return max(1, -(-n_windows // config.max_rollout_windows))
+    return max(1, -(-n_windows // budget))
+
+
+def refit_sums(prepared: Prepared, config: PredictConfig, *, device: str = "cpu") -> np.ndarray:
+    """Eval sums of ``config.n_refits`` refits, ``(n_refits, n_items, P, H, C)``.
+
+    Refit b fits every predictor on a bootstrap resample of the train items (drawn with
+    replacement, as many as there are; validation unchanged) with seed ``seed + 1 + b``, and
+    scores it on the whole eval split. Costs ``n_refits`` times the fits and the eval pass.
+    """
+    out = []
+    for b in range(config.n_refits):
+        rng = np.random.default_rng([config.seed, b])
+        train = rng.choice(prepared.split.train, size=prepared.split.train.size, replace=True)
+        split = dataclasses.replace(prepared.split, train=np.sort(train))
+        resampled = dataclasses.replace(prepared, split=split)
+        refit_config = dataclasses.replace(config, seed=config.seed + 1 + b)
+        fitted = fit_predictors(resampled, refit_config, device=device)
+        out.append(evaluate(resampled, refit_config, fitted, sums_only=True)["sums"])
+        logger.info("refit %d of %d done", b + 1, config.n_refits)
+    return np.stack(out)
 
 
 def summarise_phase1(
-    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any], raw: dict[str, np.ndarray]
+    prepared: Prepared,
+    config: PredictConfig,
+    fitted: dict[str, Any],
+    raw: dict[str, np.ndarray],
+    refits: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ``phase1`` section (headline numbers with CIs) and ``phase1_info`` (details)."""
+    """The ``phase1`` section (headline numbers with CIs) and ``phase1_info`` (details).
+
+    With ``refits`` (from ``refit_sums``) the intervals also carry the fitting error and each
+    cell gets ``refit_bias`` (see ``summarise_refits``).
+    """
     rng = np.random.default_rng(config.seed)
     weights = bootstrap_weights(prepared.split.eval.size, n_boot=config.n_boot, rng=rng)
     n_d, rate = prepared.scan.latent_dim, float(prepared.source.frame_rate)
     names = list(fitted)
     phase1: dict[str, Any] = {}
+
+    def metric(s: np.ndarray) -> dict[str, np.ndarray]:
+        return headline(s, latent_dim=n_d, frame_rate=rate)
+
     for p, name in enumerate(names):
         phase1[name] = {}
         for h, k in enumerate(config.horizons):
             item_sums = raw["sums"][:, p, h]
-            phase1[name][str(k)] = summarise(
-                item_sums, weights, lambda s: headline(s, latent_dim=n_d, frame_rate=rate)
+            phase1[name][str(k)] = (
+                summarise(item_sums, weights, metric)
+                if refits is None
+                else summarise_refits(item_sums, weights, refits[:, :, p, h], metric)
             )
-    n_eval = raw["sums"][:, 0, 0, 0].sum()
+    n_eval = max(int(raw["n_per_dim"]), 1)
     info: dict[str, Any] = {
         "settings": asdict(config),
         "ig_per_dim": {
@@ -277,7 +340,12 @@ def run_phase1(
     logger.info("eval scored in %.1f s", seconds["eval"])
     if progress is not None:
         progress(1)
-    phase1, info = summarise_phase1(prepared, config, fitted, raw)
+    refits = None
+    if config.ci == "refit":
+        start = time.perf_counter()
+        refits = refit_sums(prepared, config, device=where.device)
+        seconds["refits"] = time.perf_counter() - start
+    phase1, info = summarise_phase1(prepared, config, fitted, raw, refits)
     info["seconds"] = seconds
     info["placement"] = where.describe()
     return phase1, info, prepared

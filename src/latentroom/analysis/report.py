@@ -234,8 +234,26 @@ def _phase1_lines(phase1: dict[str, Any], info: dict[str, Any]) -> list[str]:
                 f"{fmt_ci(e, 'ig_beyond_full_nats_per_frame')} | {fmt(e['ig_bits_per_second'])} | "
                 f"{fmt_ci(e, 'r2')} | {fmt(e['direction_cosine'])} | {fmt(e['log_magnitude_r2'])} |"
             )
+    settings = info.get("settings", {})
+    if settings.get("ci") == "refit":
+        lines += ["", _refit_note(phase1, settings["n_refits"])]
     lines += ["", "Rollouts (one-step head fed its own mean predictions), NLL gap per step:", ""]
     for name, entry in info["rollout"].items():
         lines.append(f"- {name}: " + ", ".join(fmt(g, 3) for g in entry["gap"]))
     figures = ("ig_vs_horizon", "ig_per_dim", "delta_pca_spectrum", "rollout_nll")
     return [*lines, "", *(f"![{f}]({f}.png)" for f in figures), ""]
+
+
+def _refit_note(phase1: dict[str, Any], n_refits: int) -> str:
+    """What the refit intervals are, with the estimated fitting bias of the IG per predictor."""
+    biases = [
+        f"{name} k={k} {fmt(e['refit_bias']['ig_nats_per_frame'])}"
+        for name, by_k in phase1.items()
+        if not name.startswith("marginal")
+        for k, e in by_k.items()
+    ]
+    return (
+        f"Intervals from {n_refits} refits on resampled train items and resampled eval items "
+        "(basic bootstrap: they carry the fitting error). Estimated fitting bias of the IG "
+        "(nats/frame; subtract it to correct): " + ("; ".join(biases) or "none") + "."
+    )

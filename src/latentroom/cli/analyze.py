@@ -129,6 +129,15 @@ def predict(
     group_regex: GroupOpt = None,
     drop_nonfinite: DropOpt = False,
     n_boot: BootOpt = 1000,
+    ci: Annotated[
+        str,
+        typer.Option(
+            help="Intervals: 'items' resamples eval items (fast); 'refit' also refits every "
+            "predictor on resampled train items, so the intervals carry the fitting error "
+            "(costs --refits times the fits and the eval pass)."
+        ),
+    ] = "items",
+    refits: Annotated[int, typer.Option(help="Refits for --ci refit.")] = 20,
     seed: SeedOpt = 0,
     force: ForceOpt = False,
     quiet: QuietOpt = False,
@@ -148,7 +157,7 @@ def predict(
     names = tuple(p.strip() for p in predictors.split(",") if p.strip())
     config = PredictConfig(
         context=context, horizons=_ints(horizons), predictors=names, rollout_steps=rollout_steps,
-        max_epochs=max_epochs, n_boot=n_boot, group_regex=group_regex,
+        max_epochs=max_epochs, n_boot=n_boot, ci=ci, n_refits=refits, group_regex=group_regex,
         drop_nonfinite=drop_nonfinite, seed=seed,
     )  # fmt: skip
     n_steps = 3 + len([n for n in names if not n.startswith("marginal")])
