@@ -43,7 +43,7 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(families) + 2), 3.6), layout="constrained")
     series = (
         ("builtin, before", before, codec_colour("builtin (before)")),
-        ("builtin, retrained", after, codec_colour("builtin")),
+        ("builtin, retrained (candidate)", after, codec_colour("builtin")),
         ("PCA + Griffin-Lim baseline", baseline, codec_colour("baseline")),
     )
     for i, (label, values, colour) in enumerate(series):

@@ -21,7 +21,7 @@ mkdir -p "$out/inputs"
 
 # One held-out clip per family (the first in sorted order) as loop and compose inputs.
 for family in drums music voice instrument; do
-    first=$(find "$corpus/holdout/$family" -name '*.wav' | sort | head -n 1)
+    first=$(find "$corpus/holdout/$family" -name '*.wav' | sort | sed -n 1p)  # sed reads all: no SIGPIPE under pipefail
     [ -n "$first" ] && cp -n "$first" "$out/inputs/$family.wav"
 done
 
@@ -48,7 +48,7 @@ $lr decode "$out/compose/ar.npy" -o "$out/compose/ar.wav" --force
 # 4. Phase 2 on a slice of the holdout (8 clips per family), the codec beside the contrast.
 mkdir -p "$out/slice"
 for family in drums music voice instrument; do
-    find "$corpus/holdout/$family" -name '*.wav' | sort | head -n 8 |
+    find "$corpus/holdout/$family" -name '*.wav' | sort | sed -n 1,8p |
         while read -r clip; do cp -n "$clip" "$out/slice/${family}_$(basename "$clip")"; done
 done
 # The decoded-mel and learned-key variants are left out to keep the script within its time.
