@@ -3,8 +3,8 @@
 Encode: ``--minutes`` of audio (files of ``--file-seconds`` of noise with a tone, at the codec's
 rate) are encoded with the builtin codec into a corpus store, in this process (1 torch thread,
 and torch's default thread count) and on LocalClusters of each ``--workers`` count (single-threaded
-worker processes). The cluster's start-up (processes up, connected) is timed apart from the
-encode; the encode's time includes each worker's first codec load. CPU seconds (this process
+worker processes). The cluster's start-up (processes up, connected, the codec built on every
+worker) is timed apart from the encode. CPU seconds (this process
 plus every worker, user + system) are reported beside wall seconds: on a shared machine they are
 the steadier number, and their ratio to the local run's is the engine's overhead. Phase 0: a
 synthetic corpus of ``--phase0-frames`` frames x ``--dim`` dims (benchmarks/analysis_speed.py's
@@ -61,7 +61,7 @@ def time_encode(paths: list[Path], out: Path, workers: int | None, threads: int)
     from latentroom.codecs.registry import get_codec
     from latentroom.latents.corpus import encode_corpus
     from latentroom.scaleout.executor import ExecutorSpec, connect
-    from latentroom.scaleout.worker import CodecRecipe
+    from latentroom.scaleout.worker import CodecRecipe, EncodeSettings, build_encoder
 
     shutil.rmtree(out, ignore_errors=True)
     torch.set_num_threads(threads)
@@ -74,6 +74,7 @@ def time_encode(paths: list[Path], out: Path, workers: int | None, threads: int)
         return {"startup_s": 0.0, "encode_s": wall, "cpu_s": time.process_time() - cpu}
     with connect(ExecutorSpec("dask"), n_workers=workers) as engine:
         engine.client.wait_for_workers(workers, timeout=300)
+        engine.on_every_worker(build_encoder, recipe, EncodeSettings(None, None, False, 0))
         up, cpu = time.perf_counter(), time.process_time()
         before = engine.client.run(time.process_time)
         encode_corpus(paths, codec, out, executor=engine, recipe=recipe)

@@ -157,7 +157,8 @@ def test_a_worker_killed_mid_encode_loses_and_duplicates_nothing(
 def test_sources_a_worker_cannot_read_are_refused(executor: Any, tmp_path: Path) -> None:
     from latentroom.scaleout.encode import check_visible
 
-    with pytest.raises(ConfigError, match=r"worker tcp://127\.0\.0\.1:\d+ cannot read 1 of the 2"):
+    refused = r"worker tcp://127\.0\.0\.1:\d+ cannot read 1 of the 2 audio files it checked"
+    with pytest.raises(ConfigError, match=refused):
         check_visible(executor, [__file__, str(tmp_path / "only-here.wav")], "audio files")
 
 
@@ -299,12 +300,16 @@ def test_a_budgeted_ridge_gathers_the_windows_of_the_local_fit(
     np.testing.assert_array_equal(model.ridge_, local.ridge_)
 
 
-def test_an_analysis_cli_run_on_dask(run_cli: Any, latents: Path, tmp_path: Path) -> None:
+def test_an_analysis_cli_run_on_a_running_scheduler(
+    run_cli: Any, executor: Any, latents: Path, tmp_path: Path
+) -> None:
+    """``--executor dask:ADDRESS`` joins the module's cluster (no cluster of its own)."""
     import json
 
     args = ["analyze", "clusters", latents, "--keys", "mean-vq4", "--lags", "1", "--n-boot", "20"]
     assert run_cli(*args, "-o", tmp_path / "a", "-q").exit_code == 0
-    result = run_cli(*args, "-o", tmp_path / "b", "-q", "--executor", "dask", "--workers", "1")
+    address = executor.client.scheduler.address
+    result = run_cli(*args, "-o", tmp_path / "b", "-q", "--executor", f"dask:{address}")
     assert result.exit_code == 0, result.stderr
     a, b = (json.loads((tmp_path / d / "analysis.json").read_text()) for d in "ab")
     _close(a["phase0"], b["phase0"])

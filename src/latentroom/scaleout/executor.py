@@ -76,7 +76,9 @@ class DaskExecutor:
 
     kind = "dask"
 
-    def __init__(self, client: Any, cluster: Any = None, resources: dict[str, float] | None = None):
+    def __init__(
+        self, client: Any, cluster: Any = None, resources: dict[str, float] | None = None
+    ) -> None:
         self.client = client
         self.cluster = cluster
         self.resources = resources

@@ -49,10 +49,8 @@ _ENCODERS: dict[tuple[CodecRecipe, EncodeSettings], Any] = {}
 _STORES: dict[tuple[str, int], Corpus] = {}
 
 
-def encode_item(
-    recipe: CodecRecipe, settings: EncodeSettings, index: int, source: str, label: str | None
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Encode one corpus item on a worker; the codec is built on the worker's first item."""
+def warm_encoder(recipe: CodecRecipe, settings: EncodeSettings) -> Any:
+    """This process's item encoder for ``recipe`` and ``settings``, built on first use."""
     from latentroom.latents.corpus import item_encoder
 
     key = (recipe, settings)
@@ -64,7 +62,23 @@ def encode_item(
             settings.sample,
             settings.seed,
         )
-    return _ENCODERS[key](index, source, label)
+    return _ENCODERS[key]
+
+
+def encode_item(
+    recipe: CodecRecipe, settings: EncodeSettings, index: int, source: str, label: str | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Encode one corpus item on a worker (a worker restarted mid-run builds its codec here)."""
+    return warm_encoder(recipe, settings)(index, source, label)
+
+
+def build_encoder(recipe: CodecRecipe, settings: EncodeSettings) -> None:
+    """Build the codec on this worker before any item.
+
+    A codec that cannot load here (a missing extra, missing weights, no GPU) fails the run at
+    once, and the load is not part of a task's time.
+    """
+    warm_encoder(recipe, settings)
 
 
 def unreadable(paths: list[str]) -> tuple[int, list[str]]:
