@@ -313,3 +313,19 @@ def test_an_analysis_cli_run_on_a_running_scheduler(
     assert result.exit_code == 0, result.stderr
     a, b = (json.loads((tmp_path / d / "analysis.json").read_text()) for d in "ab")
     _close(a["phase0"], b["phase0"])
+
+
+def test_a_codec_that_cannot_load_on_the_workers_stops_before_any_item(
+    executor: Any, reference: tuple[list[Path], Path], tmp_path: Path
+) -> None:
+    from latentroom.codecs.registry import get_codec
+    from latentroom.latents.corpus import encode_corpus, open_corpus
+    from latentroom.scaleout.worker import CodecRecipe
+
+    paths, _ = reference
+    with pytest.raises(ConfigError, match="no-such-codec"):
+        encode_corpus(
+            paths, get_codec("builtin", device="cpu"), tmp_path / "c.zarr", executor=executor,
+            recipe=CodecRecipe("no-such-codec"),
+        )  # fmt: skip
+    assert open_corpus(tmp_path / "c.zarr").n_items == 0
