@@ -156,6 +156,26 @@ class DaskExecutor:
         self.close()
 
 
+def _local_config() -> dict[str, Any]:
+    """Dask settings for the clusters latentroom starts itself (docs/scale-out.md, measured).
+
+    On the 2-core test machine each turned a 30 s builtin item from 0.26 s of task compute into
+    0.10 s (one process encoding alone: 0.15 s): the workers' statistical profiler samples the
+    task thread every 10 ms, and the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` returns every large
+    buffer to the OS, so the next one page-faults again. Without queuing on the scheduler, a
+    worker holds its next task before it finishes one (``imap`` bounds what is in flight).
+    """
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return {
+        "distributed.worker.profile.enabled": False,
+        "distributed.nanny.pre-spawn-environ": environ,
+        "distributed.scheduler.worker-saturation": float("inf"),
+    }
+
+
 def _retries() -> int:
     import dask
 
@@ -190,6 +210,7 @@ def connect(
         No scheduler answers at the address within ``timeout``; a bad worker count.
     """
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as err:
         raise BackendUnavailableError(
@@ -202,16 +223,17 @@ def connect(
         workers = n_workers if n_workers is not None else (1 if gpu else os.cpu_count() or 1)
         if workers < 1:
             raise ConfigError(f"--workers {workers}: give at least 1")
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,  # one task per process: the codec and BLAS use its threads
-            processes=True,
-            host="127.0.0.1",  # loopback only: nothing outside this machine can connect
-            dashboard_address=None,
-            # no dashboard; the scheduler's health routes on a free loopback port, not *:8787
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            resources=resources,
-        )
+        with dask.config.set(_local_config()):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,  # one task per process: the codec and BLAS use its threads
+                processes=True,
+                host="127.0.0.1",  # loopback only: nothing outside this machine can connect
+                dashboard_address=None,
+                # no dashboard; the scheduler's health routes on a free loopback port, not *:8787
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                resources=resources,
+            )
         return DaskExecutor(Client(cluster), cluster, resources)
     try:
         client = Client(spec.address, timeout=timeout)
