@@ -1,7 +1,7 @@
 # The README's two set-up commands are `make demo` and `make test`; both build .venv on first use.
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
-EXTRAS ?= dev,transformers,vae,perceptual
+EXTRAS ?= dev,transformers,vae,perceptual,distributed
 # The second environment: ACE-Step 1.5's stack (transformers 4.57, diffusers 0.37), where the
 # version-sensitive tests run again (codecs/compat.py; docs/install.md).
 COMPAT_PY := .venv-compat/bin/python

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from latentroom.analysis.settings import config_from_dict
 from latentroom.analysis.splits import Prepared, prepare
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
+
+if TYPE_CHECKING:
+    from latentroom.scaleout.passes import ScaleOut
 
 logger = logging.getLogger(__name__)
 
@@ -135,41 +138,93 @@ def _fit_kmeans(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
         ).fit(sample)
 
 
-def _fit_means(prepared: Prepared, config: ClusterConfig, fit: _Fit) -> None:
-    """Train pass: labels, cluster sums of Δx; then a second pass with shuffled labels."""
-    labels: dict[str, list[np.ndarray]] = {s.name: [] for s in fit.specs}
-    sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
-    total, n, energies = 0.0, 0, []
-    for chunk in _chunks(prepared, config, fit, prepared.split.train):
+@dataclass
+class LabelSums:
+    """What the labelling pass over some train items gives (see ``_fit_means``).
+
+    ``labels`` and ``energies`` hold one entry per window, in stream order; the rest are sums.
+    """
+
+    labels: dict[str, list[np.ndarray]]
+    sums: dict[str, Any]
+    total: Any
+    n: int
+    energies: list[np.ndarray]
+
+    def merge(self, other: LabelSums) -> LabelSums:
+        """Append ``other``, the pass over the items that follow these in the stream."""
+        for name in self.labels:
+            self.labels[name].extend(other.labels[name])
+            self.sums[name] = self.sums[name] + other.sums[name]
+        self.total = self.total + other.total
+        self.n += other.n
+        self.energies.extend(other.energies)
+        return self
+
+
+def label_pass(
+    prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray
+) -> LabelSums:
+    """Labels, cluster sums of Δx, Δx sums and target energies of the windows of ``items``."""
+    out = LabelSums({s.name: [] for s in fit.specs}, {s.name: 0.0 for s in fit.specs}, 0.0, 0, [])
+    for chunk in _chunks(prepared, config, fit, items):
         for spec in fit.specs:
             lab = fit.kmeans[spec.name].predict(chunk.keys[spec.name]).astype(np.int32)
-            labels[spec.name].append(lab)
+            out.labels[spec.name].append(lab)
+            out.sums[spec.name] = out.sums[spec.name] + _cluster_sums(chunk, lab, spec.n_clusters)
+        out.total = out.total + chunk.targets.sum(axis=1, dtype=np.float64)
+        out.n += chunk.item.size
+        out.energies.append(chunk.energy)
+    return out
+
+
+def shuffled_pass(
+    prepared: Prepared,
+    config: ClusterConfig,
+    fit: _Fit,
+    items: np.ndarray,
+    shuffled: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """Cluster sums of Δx under ``shuffled`` labels (one per window of ``items``, in order)."""
+    sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
+    start = 0
+    for chunk in _chunks(prepared, config, fit, items, keys=False):
+        stop = start + chunk.item.size
+        for spec in fit.specs:
+            lab = shuffled[spec.name][start:stop]
             sums[spec.name] = sums[spec.name] + _cluster_sums(chunk, lab, spec.n_clusters)
-        total = total + chunk.targets.sum(axis=1, dtype=np.float64)
-        n += chunk.item.size
-        energies.append(chunk.energy)
-    fit.global_mean = np.asarray(total) / n
-    fit.energy_median = np.median(np.concatenate(energies, axis=1), axis=1)
+        start = stop
+    return sums
+
+
+def _fit_means(
+    prepared: Prepared, config: ClusterConfig, fit: _Fit, passes: ScaleOut | None = None
+) -> None:
+    """Train pass: labels, cluster sums of Δx; then a second pass with shuffled labels.
+
+    With ``passes`` (``latentroom.scaleout``) both passes run on a cluster's workers.
+    """
+    train = prepared.split.train
+    if passes is None:
+        found = label_pass(prepared, config, fit, train)
+    else:
+        found = passes.label_pass(prepared, config, fit)
+    fit.global_mean = np.asarray(found.total) / found.n
+    fit.energy_median = np.median(np.concatenate(found.energies, axis=1), axis=1)
     rng = np.random.default_rng(config.seed + 1)
     shuffled = {}
     for spec in fit.specs:
-        lab = np.concatenate(labels[spec.name])
+        lab = np.concatenate(found.labels[spec.name])
         fit.counts[spec.name] = np.bincount(lab, minlength=spec.n_clusters)
         fit.min_size[spec.name] = config.min_cluster_size or auto_min_cluster_size(
             lab.size, spec.n_clusters
         )
-        fit.means[spec.name] = _divide(sums[spec.name], fit.counts[spec.name])
+        fit.means[spec.name] = _divide(found.sums[spec.name], fit.counts[spec.name])
         shuffled[spec.name] = rng.permutation(lab)
-    random_sums: dict[str, Any] = {s.name: 0.0 for s in fit.specs}
-    start = 0
-    for chunk in _chunks(prepared, config, fit, prepared.split.train, keys=False):
-        stop = start + chunk.item.size
-        for spec in fit.specs:
-            lab = shuffled[spec.name][start:stop]
-            random_sums[spec.name] = random_sums[spec.name] + _cluster_sums(
-                chunk, lab, spec.n_clusters
-            )
-        start = stop
+    if passes is None:
+        random_sums = shuffled_pass(prepared, config, fit, train, shuffled)
+    else:
+        random_sums = passes.shuffled_pass(prepared, config, fit, shuffled)
     for spec in fit.specs:
         fit.random_means[spec.name] = _divide(random_sums[spec.name], fit.counts[spec.name])
 
@@ -202,15 +257,21 @@ def _divide(sums: Any, counts: np.ndarray) -> np.ndarray:
 
 
 def _score(
-    prepared: Prepared, config: ClusterConfig, fit: _Fit, items: np.ndarray
+    prepared: Prepared,
+    config: ClusterConfig,
+    fit: _Fit,
+    items: np.ndarray,
+    rng: np.random.Generator | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-item sums ``(n_items, n_lags, n_slices, 6)`` per key on ``items``.
 
     Columns: within-cluster SS (kept windows), total SS (kept), shuffled-label SS (all),
-    total SS (all), kept windows, all windows.
+    total SS (all), kept windows, all windows. ``rng`` draws the random baseline's labels
+    (default: seeded from ``config.seed``; ``latentroom.scaleout`` hands a worker the stream
+    advanced to its first chunk).
     """
     row_of = {int(item): j for j, item in enumerate(items)}
-    rng = np.random.default_rng(config.seed + 2)
+    rng = rng if rng is not None else np.random.default_rng(config.seed + 2)
     out = {s.name: np.zeros((items.size, len(config.lags), len(SLICES), 6)) for s in fit.specs}
     for chunk in _chunks(prepared, config, fit, items):
         rows = np.array([row_of[int(i)] for i in chunk.item])
@@ -350,33 +411,53 @@ def _degradation(
 
 
 def run_phase0(
-    source: ItemSource, config: ClusterConfig, progress: Progress | None = None
+    source: ItemSource,
+    config: ClusterConfig,
+    progress: Progress | None = None,
+    *,
+    passes: ScaleOut | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
-    """Prepare, fit on train, score on eval; returns (phase0, phase0_info, prepared)."""
+    """Prepare, fit on train, score on eval; returns (phase0, phase0_info, prepared).
+
+    ``passes`` runs the chunk passes (input scan with the PCA statistics, labelling, cluster
+    sums, eval sums) on a cluster's workers (``latentroom.scaleout``); k-means is fit here, on
+    its bounded sample.
+    """
     specs = [parse_key(k) for k in config.keys]
     n_pca = max((s.pca_dims or 0) for s in specs)
     moments = FrameMoments()
-    prepared = prepare(
-        source,
-        min_length=config.context + max(config.lags),
-        group_regex=config.group_regex,
-        drop_nonfinite=config.drop_nonfinite,
-        seed=config.seed,
-        visit_train=moments.add if n_pca else None,  # PCA statistics in the checking pass
-    )
+    options: dict[str, Any] = {
+        "min_length": config.context + max(config.lags),
+        "group_regex": config.group_regex,
+        "drop_nonfinite": config.drop_nonfinite,
+        "seed": config.seed,
+    }
+    if passes is None:
+        # PCA statistics in the checking pass
+        prepared = prepare(source, visit_train=moments.add if n_pca else None, **options)
+    else:
+        prepared = passes.prepare(
+            source, context=config.context, frame_moments=moments if n_pca else None, **options
+        )
     projector = moments.projector(n_pca) if n_pca else None
     fit = _Fit(specs, projector, {}, {}, {}, {}, {}, np.zeros(0), np.zeros(0))
     _fit_kmeans(prepared, config, fit)
-    _fit_means(prepared, config, fit)
+    _fit_means(prepared, config, fit, passes)
     if progress is not None:
         progress(1)
-    scores = _score(prepared, config, fit, prepared.split.eval)
+
+    def score(items: np.ndarray) -> dict[str, np.ndarray]:
+        if passes is None:
+            return _score(prepared, config, fit, items)
+        return passes.score(prepared, config, fit, items)
+
+    scores = score(prepared.split.eval)
     weights = bootstrap_weights(
         prepared.split.eval.size, n_boot=config.n_boot, rng=np.random.default_rng(config.seed)
     )
     phase0 = {s.name: _key_section(config, fit, s, scores[s.name], weights) for s in specs}
     if prepared.split.by_group and prepared.split.val.size:
-        seen = _score(prepared, config, fit, prepared.split.val)
+        seen = score(prepared.split.val)
         val_weights = bootstrap_weights(
             prepared.split.val.size,
             n_boot=config.n_boot,

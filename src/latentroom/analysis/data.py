@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -164,22 +164,42 @@ def scan_items(
             f"no item has the {min_length} frames needed (context + largest horizon); "
             "use a shorter --context or smaller horizons"
         )
+
+    def facts() -> Iterator[tuple[tuple[int, ...], int]]:
+        for i in range(source.n_items):
+            x = source.item(i)
+            yield x.shape, int((~np.isfinite(x).all(axis=1)).sum())
+            if visit is not None:  # after the shape was checked
+                visit(i, x)
+
+    return check_scan(source, lengths, usable, facts(), drop_nonfinite=drop_nonfinite)
+
+
+def check_scan(
+    source: ItemSource,
+    lengths: np.ndarray,
+    usable: np.ndarray,
+    facts: Iterable[tuple[tuple[int, ...], int]],
+    *,
+    drop_nonfinite: bool,
+) -> ItemScan:
+    """The ``ItemScan`` of the per-item ``(shape, non-finite frames)`` facts, in item order.
+
+    Refuses inconsistent dims at the first item that breaks them (``facts`` may be a lazy
+    stream), and non-finite frames at the end unless ``drop_nonfinite``.
+    """
     dims: int | None = None
     bad: list[tuple[str, int]] = []
-    for i in range(source.n_items):
-        x = source.item(i)
+    for i, (shape, n_bad) in enumerate(facts):
         name = str(source.items[i].get("source", f"item {i}"))
-        if x.ndim != 2 or (dims is not None and x.shape[1] != dims):
+        if len(shape) != 2 or (dims is not None and shape[1] != dims):
             raise InvalidLatentError(
-                f"item {i} ({name}) has shape {x.shape} but earlier items have {dims} dims; "
+                f"item {i} ({name}) has shape {tuple(shape)} but earlier items have {dims} dims; "
                 "analyse trajectories of one latent space (same codec) at a time"
             )
-        dims = int(x.shape[1])
-        n_bad = int((~np.isfinite(x).all(axis=1)).sum())
+        dims = int(shape[1])
         if n_bad:
             bad.append((name, n_bad))
-        if visit is not None:
-            visit(i, x)
     if bad and not drop_nonfinite:
         listed = ", ".join(f"{name} ({n} frames)" for name, n in bad[:5])
         raise InvalidLatentError(
@@ -241,6 +261,8 @@ def iter_windows(
     chunk_windows: int = 4096,
     rng: np.random.Generator | None = None,
     with_context: bool = True,
+    first: int = 0,
+    stop: int | None = None,
 ) -> Iterator[WindowChunk]:
     """Stream context windows over ``items`` in chunks of at most ``chunk_windows`` windows.
 
@@ -249,14 +271,22 @@ def iter_windows(
     shuffles inside chunks draw from a generator spawned from ``rng`` once, so how far a
     consumer reads never changes what ``rng`` gives afterwards.
     ``with_context=False`` yields empty contexts ``(B, 0, D)`` for consumers of targets only.
+    ``first`` and ``stop`` keep only the windows at those positions of the (ordered) stream, so
+    a range of whole chunks can be streamed on its own (``latentroom.scaleout``).
     """
     order = rng.permutation(items) if rng is not None else items
     shuffle = rng.spawn(1)[0] if rng is not None else None
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
-    n_buffered = 0
+    n_buffered, position = 0, 0
     for i in order:
+        if stop is not None and position >= stop:
+            break
         x = source.item(int(i)).astype(np.float32, copy=False)
         all_ends = valid_ends(x, context=context, max_offset=max_offset)
+        low = max(first - position, 0)
+        high = all_ends.size if stop is None else max(min(stop - position, all_ends.size), low)
+        position += all_ends.size
+        all_ends = all_ends[low:high]
         start = 0
         while start < all_ends.size:
             ends = all_ends[start : start + chunk_windows - n_buffered]

@@ -67,6 +67,13 @@ class FrameMoments:
             self.total = self.total + part.sum(axis=0)
             self.outer = self.outer + part.T @ part
 
+    def merge(self, other: FrameMoments) -> FrameMoments:
+        """Add the sums of ``other`` (frames of other items), e.g. from another worker."""
+        self.n += other.n
+        self.total = self.total + other.total
+        self.outer = self.outer + other.outer
+        return self
+
     def projector(self, n_components: int) -> FrameProjector:
         """Mean and the ``n_components`` principal axes of the frames added so far."""
         mean = np.asarray(self.total) / max(self.n, 1)

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from latentroom.analysis.splits import Prepared, prepare
 from latentroom.devices import placement
 from latentroom.errors import ConfigError
 from latentroom.progress import Progress
+
+if TYPE_CHECKING:
+    from latentroom.scaleout.passes import ScaleOut
 
 logger = logging.getLogger(__name__)
 
@@ -129,18 +132,23 @@ def fit_predictors(
     seconds: dict[str, float] | None = None,
     *,
     device: str = "cpu",
+    passes: ScaleOut | None = None,
 ) -> dict[str, Any]:
     """Fit the two marginals and every requested predictor on train (validation for selection).
 
     Both marginals come from one pass over the train targets (no contexts are gathered).
     ``seconds``, when given, receives the wall time of each fit ("marginals", "linear", ...).
-    ``mdn`` and ``sequence`` train on ``device``; the marginals and the ridge run in NumPy.
+    ``mdn`` and ``sequence`` train on ``device``; the marginals and the ridge run in NumPy, their
+    passes on the workers of ``passes`` when given (``latentroom.scaleout``).
     """
     train, val, _ = split_streams(prepared, config)
     targets, _, _ = split_streams(prepared, config, with_context=False)
     times = seconds if seconds is not None else {}
     start = time.perf_counter()
-    full = MarginalFull(config.horizons).fit(targets)
+    if passes is None:
+        full = MarginalFull(config.horizons).fit(targets)
+    else:
+        full = MarginalFull(config.horizons).fit_sums(*passes.target_sums(prepared, config))
     fitted: dict[str, Any] = {"marginal_diag": MarginalDiag.from_full(full), "marginal_full": full}
     times["marginals"] = time.perf_counter() - start
     logger.info("marginal_diag and marginal_full fitted in %.1f s", times["marginals"])
@@ -148,7 +156,11 @@ def fit_predictors(
         progress(2)
     for name in [n for n in config.predictors if not n.startswith("marginal")]:
         start = time.perf_counter()
-        fitted[name] = _build(name, config, device).fit(train, val)
+        model = _build(name, config, device)
+        if passes is not None and isinstance(model, LinearGaussian):
+            fitted[name] = model.fit_moments(*passes.ridge_moments(prepared, config, model))
+        else:
+            fitted[name] = model.fit(train, val)
         times[name] = time.perf_counter() - start
         logger.info("%s fitted in %.1f s", name, times[name])
         if progress is not None:
@@ -157,13 +169,22 @@ def fit_predictors(
 
 
 def evaluate(
-    prepared: Prepared, config: PredictConfig, fitted: dict[str, Any], *, sums_only: bool = False
+    prepared: Prepared,
+    config: PredictConfig,
+    fitted: dict[str, Any],
+    *,
+    sums_only: bool = False,
+    items: np.ndarray | None = None,
+    first: int = 0,
+    stop: int | None = None,
 ) -> dict[str, np.ndarray]:
     """One pass over eval: per-item metric sums, per-dim NLL sums and rollout sums.
 
     ``sums_only`` skips the per-dim NLLs and the rollouts (refits need only the sums).
+    ``items`` (consecutive eval items) with the window range ``first:stop`` of their stream
+    score a part of eval; the parts' results add up to the whole (``latentroom.scaleout``) when
+    every part starts on a chunk boundary, where rollout windows are picked from.
     """
-    _, _, eval_stream = split_streams(prepared, config)
     eval_items = prepared.split.eval
     row_of = {int(item): j for j, item in enumerate(eval_items)}
     n_items, n_h, n_d = eval_items.size, len(config.horizons), prepared.scan.latent_dim
@@ -180,7 +201,16 @@ def evaluate(
     dim_stride = _eval_stride(prepared, config, config.max_per_dim_windows)
     dim_pick = slice(0, 0) if sums_only else slice(None, None, dim_stride)
     diag, full = fitted["marginal_diag"], fitted["marginal_full"]
-    for chunk in eval_stream(None):
+    chunks = iter_windows(
+        prepared.source,
+        eval_items if items is None else items,
+        context=config.context,
+        max_offset=config.max_offset,
+        chunk_windows=config.chunk_windows,
+        first=first,
+        stop=stop,
+    )
+    for chunk in chunks:
         rows = np.array([row_of[int(i)] for i in chunk.item])
         ys = chunk.targets[[k - 1 for k in config.horizons]]
         picked = ys[:, dim_pick]
@@ -317,25 +347,34 @@ def run_phase1(
     progress: Progress | None = None,
     *,
     device: str = "cpu",
+    passes: ScaleOut | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], Prepared]:
     """Prepare, fit, evaluate and summarise; returns (phase1, phase1_info, prepared).
 
     ``phase1_info["seconds"]`` holds the wall time of each stage, ``phase1_info["placement"]``
-    the device the networks trained on.
+    the device the networks trained on. ``passes`` runs the chunk passes (input scan, marginal
+    and ridge sums, evaluation) on a cluster's workers (``latentroom.scaleout``).
     """
     where = placement(device, "float32")
     start = time.perf_counter()
-    prepared = prepare(
-        source,
-        min_length=config.context + config.max_offset,
-        group_regex=config.group_regex,
-        drop_nonfinite=config.drop_nonfinite,
-        seed=config.seed,
-    )
+    options: dict[str, Any] = {
+        "min_length": config.context + config.max_offset,
+        "group_regex": config.group_regex,
+        "drop_nonfinite": config.drop_nonfinite,
+        "seed": config.seed,
+    }
+    if passes is None:
+        prepared = prepare(source, **options)
+    else:
+        prepared = passes.prepare(source, context=config.context, **options)
     seconds = {"prepare": time.perf_counter() - start}
-    fitted = fit_predictors(prepared, config, progress, seconds, device=where.device)
+    fitted = fit_predictors(prepared, config, progress, seconds, device=where.device, passes=passes)
     start = time.perf_counter()
-    raw = evaluate(prepared, config, fitted)
+    raw = (
+        evaluate(prepared, config, fitted)
+        if passes is None
+        else passes.evaluate(prepared, config, fitted)
+    )
     seconds["eval"] = time.perf_counter() - start
     logger.info("eval scored in %.1f s", seconds["eval"])
     if progress is not None:

@@ -108,13 +108,10 @@ class MarginalFull:
 
     def fit(self, train: Windows, val: Windows | None = None) -> MarginalFull:
         """Accumulate means and covariances of the train targets."""
-        n, total, outer = 0, 0.0, np.zeros(0)
-        for chunk in train(None):
-            y = chunk.targets[[k - 1 for k in self.horizons]].astype(np.float64)  # (H, B, D)
-            total = total + y.sum(axis=1)
-            gram = y.transpose(0, 2, 1) @ y
-            outer = gram if n == 0 else outer + gram
-            n += chunk.size
+        return self.fit_sums(*target_sums(train(None), self.horizons))
+
+    def fit_sums(self, n: int, total: np.ndarray, outer: np.ndarray) -> MarginalFull:
+        """Fit from ``target_sums`` (of one stream, or added up over parts of it)."""
         mean = np.asarray(total) / n
         cov = np.asarray(outer) / n - np.einsum("hd,he->hde", mean, mean)
         self.mean_ = mean
@@ -130,6 +127,20 @@ class MarginalFull:
             SharedGaussian(np.broadcast_to(self.mean_[h], (n_windows, self.mean_.shape[1])), c)
             for h, c in enumerate(self.chol_)
         ]
+
+
+def target_sums(
+    chunks: Iterable[WindowChunk], horizons: Sequence[int]
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Windows ``n``, target sums ``(H, D)`` and target Gram matrices ``(H, D, D)``, float64."""
+    n, total, outer = 0, np.zeros(0), np.zeros(0)
+    for chunk in chunks:
+        y = chunk.targets[[k - 1 for k in horizons]].astype(np.float64)  # (H, B, D)
+        gram = y.transpose(0, 2, 1) @ y
+        total = y.sum(axis=1) if n == 0 else total + y.sum(axis=1)
+        outer = gram if n == 0 else outer + gram
+        n += chunk.size
+    return n, total, outer
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
@@ -170,7 +181,7 @@ def step_features(context: np.ndarray) -> np.ndarray:
     return np.concatenate([context[:, -1:], steps], axis=1).reshape(context.shape[0], -1)
 
 
-class _Moments:
+class Moments:
     """Running sums of features f, targets y and their products, for ridge fits.
 
     The products are taken per chunk in float32 (sgemm / ssyrk: twice the speed of float64, the
@@ -205,6 +216,30 @@ class _Moments:
         self.fy = self.fy + cross
         self.yy = self.yy + (yc.transpose(0, 2, 1) @ yc).astype(np.float64)
 
+    def merge(self, other: Moments) -> Moments:
+        """Add the sums of ``other`` (other windows), moved from its shift to this one's.
+
+        With ``c = f - t`` about the other shift ``t`` and ``d = t - s``, the sums about this
+        shift ``s`` are ``Σ(c + d) = Σc + n d`` and ``Σ(c + d)(c + d)ᵀ = Σccᵀ + Σc dᵀ + d Σcᵀ +
+        n d dᵀ`` (likewise for the targets and the cross products), exact in float64.
+        """
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            self.__dict__.update(other.__dict__)
+            return self
+        m = other.n
+        d = other.f_shift - self.f_shift  # (F,)
+        e = other.y_shift - self.y_shift  # (H, D)
+        fs, ys = np.asarray(other.f_sum), np.asarray(other.y_sum)
+        self.ff = self.ff + _moved(other.ff, "f,g->fg", fs, d, fs, d, m)
+        self.fy = self.fy + _moved(other.fy, "f,hd->hfd", fs, d, ys, e, m)
+        self.yy = self.yy + _moved(other.yy, "hd,he->hde", ys, e, ys, e, m)
+        self.f_sum = self.f_sum + fs + m * d
+        self.y_sum = self.y_sum + ys + m * e
+        self.n += m
+        return self
+
     def centred(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Means and (co)variances: ``mu_f (F,)``, ``mu_y (H, D)``, ``C_ff``, ``C_fy``, ``C_yy``."""
         n = self.n
@@ -214,6 +249,24 @@ class _Moments:
         c_fy = np.asarray(self.fy) / n - np.einsum("f,hd->hfd", mf, my)
         c_yy = np.asarray(self.yy) / n - np.einsum("hd,he->hde", my, my)
         return self.f_shift + mf, self.y_shift + my, c_ff, c_fy, c_yy
+
+
+def _moved(
+    products: np.ndarray | float,
+    spec: str,
+    a_sum: np.ndarray,
+    a_move: np.ndarray,
+    b_sum: np.ndarray,
+    b_move: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """``Σ(a + a_move) ⊗ (b + b_move)`` from ``Σ a ⊗ b`` (``products``) and the sums of a, b."""
+    return (
+        np.asarray(products)
+        + np.einsum(spec, a_sum, b_move)
+        + np.einsum(spec, a_move, b_sum)
+        + n * np.einsum(spec, a_move, b_move)
+    )
 
 
 class LinearGaussian:
@@ -257,8 +310,12 @@ class LinearGaussian:
         """Accumulate train (and validation) moments, pick the ridge, solve, keep the residuals."""
         rng = np.random.default_rng(self.random_state)
         moments = self._moments(train, self.max_windows, rng)
-        mu_f, mu_y, c_ff, c_fy, c_yy = moments.centred()
         val_moments = self._moments(val, self.max_val_windows, rng) if val is not None else None
+        return self.fit_moments(moments, val_moments)
+
+    def fit_moments(self, moments: Moments, val_moments: Moments | None) -> LinearGaussian:
+        """Pick the ridge, solve, keep the residuals, from train (and validation) moments."""
+        mu_f, mu_y, c_ff, c_fy, c_yy = moments.centred()
         weights = self._select(c_ff, c_fy, mu_f, mu_y, val_moments)
         self.coef_ = weights  # (H, F, D)
         self.intercept_ = mu_y - np.einsum("f,hfd->hd", mu_f, weights)
@@ -273,10 +330,10 @@ class LinearGaussian:
         self.n_train_ = moments.n
         return self
 
-    def _moments(self, windows: Windows, budget: int, rng: np.random.Generator) -> _Moments:
+    def _moments(self, windows: Windows, budget: int, rng: np.random.Generator) -> Moments:
         """Moments of (at most about ``budget``) windows, items in random order."""
         rows = [k - 1 for k in self.horizons]
-        moments = _Moments()
+        moments = Moments()
         for chunk in windows(rng):
             moments.add(step_features(chunk.context), chunk.targets[rows])
             if moments.n >= budget:
@@ -289,7 +346,7 @@ class LinearGaussian:
         c_fy: np.ndarray,
         mu_f: np.ndarray,
         mu_y: np.ndarray,
-        val: _Moments | None,
+        val: Moments | None,
     ) -> np.ndarray:
         """Solve for every ridge strength; keep, per horizon, the best on validation."""
         from scipy.linalg import cho_factor, cho_solve
@@ -333,7 +390,7 @@ class LinearGaussian:
         return SharedGaussian(loc, self.chol_[head])
 
 
-def _val_errors(w: np.ndarray, mu_f: np.ndarray, mu_y: np.ndarray, val: _Moments) -> np.ndarray:
+def _val_errors(w: np.ndarray, mu_f: np.ndarray, mu_y: np.ndarray, val: Moments) -> np.ndarray:
     """Validation sum of squared errors per horizon, from the validation moments alone."""
     # The sums hold f - f_shift and y - y_shift: y - W'f - b = (y - s_y) - W'(f - s_f) - b'.
     b = mu_y - np.einsum("f,hfd->hd", mu_f - val.f_shift, w) - val.y_shift  # b' (H, D)

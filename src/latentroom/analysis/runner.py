@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latentroom.analysis.clusters import ClusterConfig, run_phase0
 from latentroom.analysis.data import open_source
@@ -17,6 +17,9 @@ from latentroom.analysis.report import (
 from latentroom.devices import resolve_device
 from latentroom.progress import Progress
 
+if TYPE_CHECKING:
+    from latentroom.scaleout.passes import ScaleOut
+
 
 def analyze_clusters(
     corpus: str | Path,
@@ -26,9 +29,13 @@ def analyze_clusters(
     frame_rate: float | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    passes: ScaleOut | None = None,
 ) -> dict[str, Any]:
-    """Phase 0 on ``corpus``; merges ``phase0`` into ``out_dir/analysis.json``; returns it all."""
-    return _analyze("phase0", corpus, out_dir, config, frame_rate, force, progress, "cpu")
+    """Phase 0 on ``corpus``; merges ``phase0`` into ``out_dir/analysis.json``; returns it all.
+
+    ``passes`` runs the chunk passes on a cluster (``latentroom.scaleout``).
+    """
+    return _analyze("phase0", corpus, out_dir, config, frame_rate, force, progress, "cpu", passes)
 
 
 def analyze_predict(
@@ -40,12 +47,14 @@ def analyze_predict(
     force: bool = False,
     progress: Progress | None = None,
     device: str = "cpu",
+    passes: ScaleOut | None = None,
 ) -> dict[str, Any]:
     """Phase 1 on ``corpus``; merges ``phase1`` into ``out_dir/analysis.json``; returns it all.
 
-    The mixture density networks train on ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``mps``).
+    The mixture density networks train on ``device`` (``auto``, ``cpu``, ``cuda[:N]``, ``mps``)
+    in this process; ``passes`` runs the chunk passes on a cluster (``latentroom.scaleout``).
     """
-    return _analyze("phase1", corpus, out_dir, config, frame_rate, force, progress, device)
+    return _analyze("phase1", corpus, out_dir, config, frame_rate, force, progress, device, passes)
 
 
 def _analyze(
@@ -57,14 +66,15 @@ def _analyze(
     force: bool,
     progress: Progress | None,
     device: str,
+    passes: ScaleOut | None = None,
 ) -> dict[str, Any]:
     out = Path(out_dir)
     device = resolve_device(device)  # a device that is not here fails before any work
     check_phase_outputs(out, phase, force=force)  # before any work
     source = open_source(corpus, frame_rate=frame_rate)
     if isinstance(config, ClusterConfig):
-        section, info, prepared = run_phase0(source, config, progress)
+        section, info, prepared = run_phase0(source, config, progress, passes=passes)
     else:
-        section, info, prepared = run_phase1(source, config, progress, device=device)
+        section, info, prepared = run_phase1(source, config, progress, device=device, passes=passes)
     facts = corpus_facts(str(corpus), prepared, config.context)
     return write_analysis(out, phase, facts, section, info)

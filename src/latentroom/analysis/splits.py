@@ -125,6 +125,21 @@ def prepare(
     The split needs only the item lengths; the one pass that reads every item (``scan_items``)
     also hands each train item to ``visit_train`` (e.g. to accumulate PCA statistics).
     """
+    split, labels = split_for(source, min_length=min_length, group_regex=group_regex, seed=seed)
+    train = set(split.train.tolist())
+
+    def visit(i: int, x: np.ndarray) -> None:
+        if visit_train is not None and i in train:
+            visit_train(x)
+
+    scan = scan_items(source, min_length=min_length, drop_nonfinite=drop_nonfinite, visit=visit)
+    return Prepared(source, scan, split, labels)
+
+
+def split_for(
+    source: ItemSource, *, min_length: int, group_regex: str | None = None, seed: int = 0
+) -> tuple[Split, list[str] | None]:
+    """The split of ``prepare`` (from the item lengths alone) and the group labels, if any."""
     lengths = item_lengths(source)
     usable = np.flatnonzero(lengths >= min_length)
     labels = group_labels(source, group_regex) if group_regex else None
@@ -134,11 +149,4 @@ def prepare(
         split = split_by_group(usable, labels, seed=seed)
     else:
         split = split_items(usable, seed=seed)
-    train = set(split.train.tolist())
-
-    def visit(i: int, x: np.ndarray) -> None:
-        if visit_train is not None and i in train:
-            visit_train(x)
-
-    scan = scan_items(source, min_length=min_length, drop_nonfinite=drop_nonfinite, visit=visit)
-    return Prepared(source, scan, split, labels)
+    return split, labels

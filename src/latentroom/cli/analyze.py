@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from latentroom.cli.options import DeviceOpt, ForceOpt, QuietOpt, resolved
+from latentroom.cli.options import (
+    DeviceOpt,
+    ExecutorOpt,
+    ForceOpt,
+    QuietOpt,
+    WorkersOpt,
+    executor_for,
+    resolved,
+)
 
 analyze_app = typer.Typer(
     help="Measure how predictable latent trajectories are.", no_args_is_help=True
@@ -70,6 +78,15 @@ def _numbers(text: str, cast: type[float], example: str) -> tuple[float, ...]:
         raise ConfigError(f"expected comma-separated {example}; got {text!r}") from err
 
 
+def _passes(engine: Any) -> Any:
+    """The analyses' chunk passes on ``engine`` (None: in this process)."""
+    if engine is None:
+        return None
+    from latentroom.scaleout.passes import ScaleOut
+
+    return ScaleOut(engine)
+
+
 @analyze_app.command("clusters")
 def clusters(
     corpus: CorpusArg,
@@ -86,6 +103,8 @@ def clusters(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
 ) -> None:
     """Phase 0: within-cluster variance ratio of Δx for coarse context keys.
 
@@ -101,10 +120,14 @@ def clusters(
         context=context, keys=key_list, lags=_ints(lags), min_cluster_size=min_cluster_size,
         n_boot=n_boot, group_regex=group_regex, drop_nonfinite=drop_nonfinite, seed=seed,
     )  # fmt: skip
-    with progress_bar(2, "phase 0", enabled=not quiet) as advance:
+    with (
+        executor_for(executor, workers) as engine,
+        progress_bar(2, "phase 0", enabled=not quiet) as advance,
+    ):
         result = analyze_clusters(
-            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance
-        )
+            corpus, output, config, frame_rate=frame_rate, force=force, progress=advance,
+            passes=_passes(engine),
+        )  # fmt: skip
     for key, entry in result["phase0"].items():
         typer.echo(
             f"{key}: variance ratio {fmt(entry['variance_ratio'])} "
@@ -143,6 +166,8 @@ def predict(
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
     device: DeviceOpt = "auto",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
 ) -> None:
     """Phase 1: information gain of probabilistic predictors of Δx at several horizons.
 
@@ -161,10 +186,13 @@ def predict(
         drop_nonfinite=drop_nonfinite, seed=seed,
     )  # fmt: skip
     n_steps = 3 + len([n for n in names if not n.startswith("marginal")])
-    with progress_bar(n_steps, "phase 1", enabled=not quiet) as advance:
+    with (
+        executor_for(executor, workers) as engine,
+        progress_bar(n_steps, "phase 1", enabled=not quiet) as advance,
+    ):
         result = analyze_predict(
             corpus, output, config, frame_rate=frame_rate, force=force, progress=advance,
-            device=where,
+            device=where, passes=_passes(engine),
         )  # fmt: skip
     k = str(config.horizons[0])
     flagged = result["phase1_info"]["flagged"]

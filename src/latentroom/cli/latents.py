@@ -8,7 +8,16 @@ from typing import Any
 import typer
 
 from latentroom.cli.levels import OUTPUT_HELP
-from latentroom.cli.options import DeviceOpt, DtypeOpt, ForceOpt, QuietOpt, placed
+from latentroom.cli.options import (
+    DeviceOpt,
+    DtypeOpt,
+    ExecutorOpt,
+    ForceOpt,
+    QuietOpt,
+    WorkersOpt,
+    executor_for,
+    placed,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -43,31 +52,48 @@ def encode(
     quiet: QuietOpt = False,
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
 ) -> None:
     """Encode audio to latents: one file to .npy/.wav, several files or folders to a .zarr corpus.
 
-    An existing corpus store is resumed: finished items are skipped.
+    An existing corpus store is resumed: finished items are skipped. With ``--executor dask``
+    the items of a corpus are encoded on a Dask cluster's workers (docs/scale-out.md).
     """
     from latentroom.codecs.registry import get_codec
     from latentroom.latents import encoding
     from latentroom.progress import progress_bar
+    from latentroom.scaleout.executor import parse_executor
 
     paths = encoding.collect_audio_paths(inputs)
-    build = placed(device, dtype) | ({"random_init": True} if random_init else {})
+    local = parse_executor(executor).is_local
+    extra = {"random_init": True} if random_init else {}
+    # On a cluster the device is resolved by each worker; this process only reads codec facts.
+    build = (placed(device, dtype) if local else placed("cpu", dtype)) | extra
     options: dict[str, Any] = {"chunk_seconds": chunk_seconds, "overlap_seconds": overlap_seconds}
     options |= {"sample": sample, "seed": seed}
     if output.suffix.lower() == ".zarr":
         from latentroom.latents.corpus import check_inputs, encode_corpus
+        from latentroom.scaleout.worker import CodecRecipe
 
         check_inputs(paths, group_regex)
         model = get_codec(codec, **build)
-        with progress_bar(len(paths), "encoding files", enabled=not quiet) as progress:
+        where = {"device": device, "dtype": dtype or "float32"}
+        recipe = CodecRecipe(codec, tuple((where | extra).items()))
+        with (
+            executor_for(executor, workers, device) as engine,
+            progress_bar(len(paths), "encoding files", enabled=not quiet) as progress,
+        ):
             corpus = encode_corpus(
                 paths, model, output, group_regex=group_regex, batch_size=batch_size,
-                progress=progress, resume=not force, **options,
+                progress=progress, resume=not force, executor=engine, recipe=recipe, **options,
             )  # fmt: skip
         typer.echo(f"wrote {output}: {corpus.n_items} items, {corpus.offsets[-1]} frames")
         return
+    if not local:
+        from latentroom.errors import ConfigError
+
+        raise ConfigError(f"--executor {executor} encodes corpus stores; pass -o NAME.zarr")
     encoding.check_single_output(
         paths, output, subtype=subtype, group_regex=group_regex, force=force
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +31,14 @@ from latentroom.latents.corpus_writer import (
 )
 from latentroom.latents.trajectory import LatentTrajectory
 from latentroom.progress import Progress
+from latentroom.scaleout.worker import EncodeSettings
 
 if TYPE_CHECKING:
     import zarr
 
     from latentroom.codecs.base import Codec
+    from latentroom.scaleout.executor import DaskExecutor
+    from latentroom.scaleout.worker import CodecRecipe
 
 __all__ = [
     "FORMAT_VERSION",
@@ -209,6 +212,8 @@ def encode_corpus(
     seed: int = 0,
     progress: Progress | None = None,
     resume: bool = True,
+    executor: DaskExecutor | None = None,
+    recipe: CodecRecipe | None = None,
 ) -> Corpus:
     """Encode audio files into a corpus store, resuming an interrupted run.
 
@@ -241,6 +246,13 @@ def encode_corpus(
     resume : bool
         Continue an existing store at ``out_path`` (its committed items must be the first
         ``paths`` with unchanged content); False replaces it.
+    executor : DaskExecutor or None
+        Encode on a Dask cluster's workers (``latentroom.scaleout``); None: in this process.
+        Either way only this process writes the store, committing in item order, so the store
+        holds the same bytes (each worker runs the same per-item encode; see docs/scale-out.md).
+    recipe : CodecRecipe or None
+        How each worker builds its copy of ``codec`` (needed with ``executor``); ``codec`` here
+        gives only the store's facts (name, rate, dims, weights fingerprint).
 
     Returns
     -------
@@ -249,6 +261,8 @@ def encode_corpus(
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+    if executor is not None and recipe is None:
+        raise ConfigError("encoding on an executor needs the codec's recipe for the workers")
     sources = [str(p) for p in paths]
     if not sources:
         raise ConfigError("no audio files to encode; give files or a folder that holds some")
@@ -266,19 +280,30 @@ def encode_corpus(
         done = writer.n_items
         if progress is not None and done:
             progress(done)
-        encode = _item_encoder(codec, chunk_seconds, overlap_seconds, sample, seed)
-        for start in range(done, len(sources), batch_size):
-            batch = []
-            for index in range(start, min(start + batch_size, len(sources))):
-                batch.append(encode(index, sources[index], labels[index]))
-            writer.commit(batch)
-            if progress is not None:
-                progress(len(batch))
+        todo = range(done, len(sources))
+        results: Iterator[tuple[np.ndarray, dict[str, Any]]]
+        if executor is None:
+            encode = item_encoder(codec, chunk_seconds, overlap_seconds, sample, seed)
+            results = (encode(i, sources[i], labels[i]) for i in todo)
+        else:
+            from latentroom.scaleout.encode import encode_on
+
+            settings = EncodeSettings(chunk_seconds, overlap_seconds, sample, seed)
+            assert recipe is not None
+            results = encode_on(executor, recipe, settings, sources, labels, todo)
+        batch: list[tuple[np.ndarray, dict[str, Any]]] = []
+        for n_left, result in zip(range(len(todo) - 1, -1, -1), results, strict=True):
+            batch.append(result)
+            if len(batch) == batch_size or n_left == 0:
+                writer.commit(batch)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
         writer.finish()
     return open_corpus(out)
 
 
-def _item_encoder(
+def item_encoder(
     codec: Codec,
     chunk_seconds: float | None,
     overlap_seconds: float | None,
