@@ -172,3 +172,25 @@ def test_same_samples_give_identical_bytes(tmp_path: Path, suffix: str) -> None:
     second = save_audio(tmp_path / f"b{suffix}", audio)
     assert first.read_bytes() == second.read_bytes()
     assert b"PEAK" in first.read_bytes()
+
+
+def _peak_timestamp(path: Path) -> bytes:
+    """The 4 timestamp bytes of a WAV's PEAK chunk (after its id, size and version)."""
+    data = path.read_bytes()
+    at = data.index(b"PEAK") + 12
+    return data[at : at + 4]
+
+
+def test_level_rescaled_and_streamed_files_carry_no_timestamp(tmp_path: Path) -> None:
+    """The other two writers of sound files: a level gain rewrite and the streaming decode."""
+    from latentroom.audio.levels import LevelPolicy, level_file
+    from latentroom.codecs.registry import get_codec
+    from latentroom.latents.encoding import write_decoded
+
+    loud = save_audio(tmp_path / "loud.wav", Audio(np.full(4_800, 1.5, np.float32), 48_000))
+    assert level_file(loud, LevelPolicy.parse("keep")).gain_db < 0  # rewritten through a copy
+    assert _peak_timestamp(loud) == bytes(4)
+    codec = get_codec("builtin", random_init=True, latent_dim=4)
+    latents = codec.encode(Audio(np.zeros(4_096, np.float32), 48_000))
+    write_decoded(tmp_path / "z.wav", codec, latents)
+    assert _peak_timestamp(tmp_path / "z.wav") == bytes(4)

@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from latentroom.audio.headers import clear_peak_timestamp
 from latentroom.errors import ConfigError
 
 CEILING_DBTP = -1.0  # the ceiling of keep/match-input/lufs; ACE-Step peak-normalises to −1 dBFS
@@ -208,6 +209,7 @@ def _rescale_file(path: Path, factor: float) -> None:
             with sf.SoundFile(str(scaled), "w", *options) as target:
                 for block in source.blocks(FILE_BLOCK, dtype="float32", always_2d=True):
                     target.write(block * np.float32(factor))
+        clear_peak_timestamp(scaled)  # the same samples, the same bytes (audio/io.write_frames)
         os.replace(scaled, path)
     finally:
         scaled.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from latentroom.audio.headers import clear_peak_timestamp
 from latentroom.audio.levels import (
     LevelDecision,
     LevelPolicy,
@@ -262,6 +263,7 @@ def write_decoded(
                 handle.write(block.T)
                 n_samples += block.shape[1]
         decision = level_file(tmp, policy)
+        clear_peak_timestamp(tmp)  # the same samples, the same bytes (audio/io.write_frames)
     if decision.over_full_scale:
         logger.warning("%s", over_full_scale_warning(str(output), decision))
     return n_samples / codec.sample_rate, decision
