@@ -174,8 +174,11 @@ def test_an_unreachable_scheduler_fails_fast() -> None:
 
 
 def test_the_cli_encodes_on_a_local_cluster(
-    run_cli: Any, reference: tuple[list[Path], Path], tmp_path: Path
+    run_cli: Any, reference: tuple[list[Path], Path], tmp_path: Path, caplog: Any
 ) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
     paths, local = reference
     out = tmp_path / "c.zarr"
     args = ["encode", *paths, "-c", "builtin", "-o", out, "--group-regex", r"(spk\d)_"]
@@ -186,6 +189,8 @@ def test_the_cli_encodes_on_a_local_cluster(
     a, b = open_corpus(out), open_corpus(local)
     np.testing.assert_array_equal(a.frames[:], b.frames[:])
     assert a.items == b.items
+    # Dask's own start/stop chatter stays out of latentroom's log
+    assert not [r for r in caplog.records if r.name.startswith("distributed")]
 
 
 @pytest.mark.skipif(

@@ -9,6 +9,7 @@ alone writes outputs (the corpus store's single writer; see ``latentroom.latents
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -217,6 +218,9 @@ def connect(
             f"--executor {spec.kind} needs Dask: pip install 'latentroom[distributed]' "
             f"({first_line(err)})"
         ) from err
+    # Dask logs every worker and comm start and stop at INFO; under latentroom's log handler
+    # those 30-odd lines per run would read as latentroom's own. Warnings still show.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     gpu = device.startswith("cuda")
     resources = {"GPU": 1.0} if gpu else None
     if spec.address is None:
@@ -233,6 +237,7 @@ def connect(
                 # no dashboard; the scheduler's health routes on a free loopback port, not *:8787
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 resources=resources,
+                silence_logs=logging.WARNING,  # the worker processes' loggers, likewise
             )
         return DaskExecutor(Client(cluster), cluster, resources)
     try:
