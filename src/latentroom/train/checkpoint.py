@@ -65,11 +65,22 @@ def load_state(path: Path) -> dict[str, Any]:
 
 def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: Any) -> int:
     """Load model and optimiser state strictly; return the number of finished steps."""
+    restore_weights(state, model, optimizer, what="training checkpoint")
+    return int(state["step"])
+
+
+def restore_weights(
+    state: dict[str, Any], model: torch.nn.Module, optimizer: Any, *, what: str
+) -> None:
+    """Load ``state["model"]`` (strictly) and ``state["optimizer"]``; a mismatch names ``what``.
+
+    Raises
+    ------
+    CheckpointError
+        A missing key or a tensor that does not fit the model.
+    """
     try:
         model.load_state_dict(state["model"], strict=True)
         optimizer.load_state_dict(state["optimizer"])
     except (KeyError, RuntimeError, ValueError) as err:
-        raise CheckpointError(
-            f"training checkpoint does not match the model config ({str(err)[:200]})"
-        ) from err
-    return int(state["step"])
+        raise CheckpointError(f"{what} does not match the model config ({str(err)[:200]})") from err

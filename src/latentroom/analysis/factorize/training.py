@@ -25,6 +25,7 @@ from latentroom.analysis.factorize.segments import Frames
 from latentroom.analysis.factorize.states import STATE_FORMAT_VERSION, read_state
 from latentroom.errors import CheckpointError
 from latentroom.fileio import write_bytes_atomic
+from latentroom.train.checkpoint import restore_weights
 
 logger = logging.getLogger(__name__)
 
@@ -198,13 +199,7 @@ def resume_from(
             f"{path}: the run was started on another corpus; resume on the same corpus or start "
             "again with --force"
         )
-    try:
-        model.load_state_dict(state["model"], strict=True)
-        optimizer.load_state_dict(state["optimizer"])
-    except (KeyError, RuntimeError, ValueError) as err:
-        raise CheckpointError(
-            f"{path}: checkpoint does not match the model ({str(err)[:160]})"
-        ) from err
+    restore_weights(state, model, optimizer, what=f"{path}: checkpoint")
     return int(state["epoch"]), list(json.loads(state["history"]))
 
 

@@ -66,8 +66,6 @@ def run_memory(
     memory, memory_info, prepared
         The ``memory`` section (headline numbers with 95 % intervals), its details, the split.
     """
-    import torch
-
     from latentroom.analysis.memory.evaluate import (
         Fitted,
         free_rollouts,
@@ -75,7 +73,7 @@ def run_memory(
         teacher_forced,
     )
     from latentroom.analysis.memory.hashing import plan_tables
-    from latentroom.analysis.memory.model import DynamicsNet, matched_width, n_parameters
+    from latentroom.analysis.memory.model import n_parameters
     from latentroom.analysis.memory.train import Scaler, TrainSettings, train_model
 
     seconds: dict[str, float] = {}
@@ -92,17 +90,10 @@ def run_memory(
     min_log_scale = np.maximum(floor, MIN_LOG_SCALE).astype(np.float32)
     seconds["prepare"] = time.perf_counter() - start
     d = prepared.scan.latent_dim
-    where = torch.device(device)
-    with torch.random.fork_rng(devices=[where.index or 0] if where.type == "cuda" else []):
-        torch.manual_seed(config.seed)
-        memory = DynamicsNet(
-            config.context, d, config.hidden, min_log_scale,
-            plan=plan, centres=centres, to_quantiser=scaler.scale / rms,
-            embed_dim=config.embed_dim,
-        ).to(device)  # fmt: skip
-        target = n_parameters(memory)
-        width = matched_width(config.context, d, target)
-        plain = DynamicsNet(config.context, d, width, min_log_scale).to(device)
+    memory, plain, width = _build_models(
+        config, d, min_log_scale, plan, centres, scaler.scale / rms, device
+    )
+    target = n_parameters(memory)
     settings = TrainSettings(
         config.max_epochs, config.patience, config.batch_size, config.learning_rate,
         config.table_learning_rate, config.max_windows_per_epoch, config.seed,
@@ -152,6 +143,37 @@ def run_memory(
         "seconds": seconds,
     }
     return section, info, prepared
+
+
+def _build_models(
+    config: MemoryConfig,
+    d: int,
+    min_log_scale: np.ndarray,
+    plan: Any,
+    centres: np.ndarray,
+    to_quantiser: np.ndarray,
+    device: str,
+) -> tuple[Any, Any, int]:
+    """The memory model and the plain one widened to its parameter count, seeded alike.
+
+    Returns ``(memory, plain, width)``: both ``DynamicsNet`` on ``device``, and the plain
+    model's trunk width.
+    """
+    import torch
+
+    from latentroom.analysis.memory.model import DynamicsNet, matched_width, n_parameters
+
+    where = torch.device(device)
+    with torch.random.fork_rng(devices=[where.index or 0] if where.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        memory = DynamicsNet(
+            config.context, d, config.hidden, min_log_scale,
+            plan=plan, centres=centres, to_quantiser=to_quantiser,
+            embed_dim=config.embed_dim,
+        ).to(device)  # fmt: skip
+        width = matched_width(config.context, d, n_parameters(memory))
+        plain = DynamicsNet(config.context, d, width, min_log_scale).to(device)
+    return memory, plain, width
 
 
 def _streams(prepared: Prepared, config: MemoryConfig) -> tuple[Windows, Windows, Windows]:
