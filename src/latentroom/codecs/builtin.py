@@ -52,7 +52,7 @@ class BuiltinCodec(Codec):
         self.sample_rate = config.sample_rate
         self.channels = 1
         self.hop_length = config.hop_length
-        self.latent_dim = config.latent_dim
+        self.latent_dim = config.code_dim
 
     def modules_for_count(self) -> torch.nn.Module:
         return self.model

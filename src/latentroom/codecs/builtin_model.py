@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from latentroom.codecs.builtin_levels import frame_levels, match_levels
 from latentroom.errors import ConfigError
 
 # Decoder phase heads. "absolute": a phase per frame and bin (Vocos). "increment": each frame's
@@ -52,13 +53,15 @@ class BuiltinConfig:
     tonal_bins: int = 0  # "dual": lowest bins that get the summed-phase path (0 = all)
     n_fft_fine: int = 0  # a second decoder iSTFT, hop = hop_length, added to the first (0 = none)
     fine_bins: int = 256  # its lowest bins the head predicts (up to 6 kHz at 2048 points)
+    level_channels: int = 0  # 0, or 2: frame RMS and peak appended to the latent (builtin_levels)
 
     def __post_init__(self) -> None:
         if self.phase not in PHASE_MODES:
             raise ConfigError(
                 f"builtin config: phase must be one of {list(PHASE_MODES)}; got {self.phase!r}"
             )
-        positive = [f.name for f in fields(self) if not f.name.startswith(("n_", "phase", "tonal"))]
+        zero_allowed = ("n_", "phase", "tonal", "level")
+        positive = [f.name for f in fields(self) if not f.name.startswith(zero_allowed)]
         positive += ["n_fft", "n_fft_short"]
         for name in positive:
             value = getattr(self, name)
@@ -70,6 +73,11 @@ class BuiltinConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
+        if self.level_channels not in (0, 2):
+            raise ConfigError(
+                "builtin config: level_channels must be 0 (none) or 2 (frame RMS and peak); "
+                f"got {self.level_channels!r}"
+            )
         if self.kernel_size % 2 == 0:
             raise ConfigError(
                 f"builtin config: kernel_size must be odd (same padding); got {self.kernel_size}"
@@ -124,6 +132,11 @@ class BuiltinConfig:
             raise ConfigError(
                 f"builtin config: sample_rate {self.sample_rate} is outside 1000..384000 Hz"
             )
+
+    @property
+    def code_dim(self) -> int:
+        """Dims of the codec's latent: the learned ``latent_dim`` plus the level channels."""
+        return self.latent_dim + self.level_channels
 
     @property
     def upsample(self) -> int:
@@ -186,7 +199,11 @@ def _blocks(config: BuiltinConfig, n_blocks: int) -> nn.Sequential:
 
 
 class Encoder(nn.Module):
-    """Waveform [shape=(B, 1, N)] -> posterior ``mu, logvar`` [shape=(B, D, ceil(N / hop))]."""
+    """Waveform [shape=(B, 1, N)] -> posterior ``mu, logvar`` over ``T = ceil(N / hop)`` frames.
+
+    ``mu`` [shape=(B, code_dim, T)] ends with the measured level channels (if any);
+    ``logvar`` [shape=(B, latent_dim, T)] covers the learned dims only.
+    """
 
     window: torch.Tensor
     window_short: torch.Tensor
@@ -231,6 +248,7 @@ class Encoder(nn.Module):
         self.latent_blocks = _blocks(config, config.n_encoder_latent_blocks)
         self.norm = nn.GroupNorm(1, config.channels)
         self.head = nn.Conv1d(config.channels, 2 * config.latent_dim, 3, padding=1)
+        self.level_channels = config.level_channels
 
     def _log_magnitude(
         self, x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, n_bins: int
@@ -241,7 +259,7 @@ class Encoder(nn.Module):
         return 0.2 * torch.log(spec[:, :n_bins, :-1].abs() + 1e-5).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(mu, logvar)``, each [shape=(B, D, T)] with ``T = ceil(N / hop_length)``."""
+        """Return ``(mu, logvar)`` with ``T = ceil(N / hop_length)`` frames (see the class)."""
         pad = (-x.shape[-1]) % self.hop_length
         n_frames = (x.shape[-1] + pad) // self.hop_length
         short = self.min_samples - (x.shape[-1] + pad)
@@ -274,11 +292,18 @@ class Encoder(nn.Module):
         h = self.frame_blocks(h)
         h = self.latent_blocks(self.down(h))
         mu, logvar = self.head(self.norm(h)).chunk(2, dim=1)
-        return mu[..., :n_frames], logvar[..., :n_frames].clamp(-12.0, 6.0)
+        mu = mu[..., :n_frames]
+        if self.level_channels:
+            levels = frame_levels(flat[:, : n_frames * self.hop_length], self.hop_length)
+            mu = torch.cat([mu, levels], dim=1)
+        return mu, logvar[..., :n_frames].clamp(-12.0, 6.0)
 
 
 class Decoder(nn.Module):
-    """Latents [shape=(B, D, T)] -> waveform [shape=(B, 1, T * hop)] through an iSTFT head."""
+    """Latents [shape=(B, code_dim, T)] -> waveform [shape=(B, 1, T * hop)] via iSTFT heads.
+
+    With level channels the waveform is then rescaled to the levels the last two dims carry.
+    """
 
     window: torch.Tensor
     window_fine: torch.Tensor
@@ -305,7 +330,8 @@ class Decoder(nn.Module):
         self.register_buffer(
             "window_fine", torch.hann_window(max(config.n_fft_fine, 1)), persistent=False
         )
-        self.input = nn.Conv1d(config.latent_dim, config.channels, 3, padding=1)
+        self.level_channels = config.level_channels
+        self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         self.up = nn.ConvTranspose1d(
             config.channels, config.channels, config.upsample, stride=config.upsample
@@ -364,6 +390,8 @@ class Decoder(nn.Module):
             y = y + self._istft(
                 fine_spec, n_samples, self.n_fft_fine, self.hop_length, self.window_fine
             )
+        if self.level_channels:
+            y = match_levels(y, z[:, -self.level_channels :], self.hop_length)
         return y
 
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
@@ -413,26 +441,39 @@ class BuiltinVAE(nn.Module):
         super().__init__()
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
+        self.latent_dim = config.latent_dim
 
     def encode(
         self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Latents [shape=(B, D, T)]: the posterior mean, or a sample drawn with ``generator``."""
+        """Latents [shape=(B, code_dim, T)]: the posterior mean, or a sample from ``generator``.
+
+        Only the learned dims are sampled; level channels are measurements and stay exact.
+        """
         mu, logvar = self.encoder(x)
         if not sample:
             return mu
-        return mu + posterior_noise(mu, generator) * torch.exp(0.5 * logvar)
+        return self._sample(mu, logvar, generator)
+
+    def _sample(
+        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        d = self.latent_dim
+        z = mu[:, :d] + posterior_noise(logvar, generator) * torch.exp(0.5 * logvar)
+        return torch.cat([z, mu[:, d:]], dim=1)
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pass: return ``(reconstruction [shape=(B, 1, T * hop)], kl)``.
 
-        ``kl`` is the KL divergence to N(0, I), summed over dims and averaged over frames.
+        ``kl`` is the KL divergence to N(0, I), summed over the learned dims and averaged over
+        frames (the level channels are measured, not encoded, so they cost nothing).
         """
         mu, logvar = self.encoder(x)
-        z = mu + posterior_noise(mu, generator) * torch.exp(0.5 * logvar)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1).mean()
+        z = self._sample(mu, logvar, generator)
+        learned = mu[:, : self.latent_dim]
+        kl = 0.5 * (learned.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1).mean()
         return self.decoder(z), kl
 
 

@@ -27,7 +27,7 @@ class NnTildeCodec(torch.nn.Module):
 
     def __init__(self, model: BuiltinVAE, config: BuiltinConfig) -> None:
         super().__init__()
-        dims, hop = config.latent_dim, config.hop_length
+        dims, hop = config.code_dim, config.hop_length
         self.encoder = model.encoder
         self.decoder = model.decoder
         self.sr = config.sample_rate  # nn~ / RAVE v2 name for the model rate

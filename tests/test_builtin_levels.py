@@ -1,0 +1,152 @@
+"""The builtin codec's level channels: measured frame RMS / peak, and the decoder's rescale."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from builtin_tiny import TINY_MODEL
+from latentroom.codecs.builtin_levels import frame_levels, match_levels
+from latentroom.codecs.builtin_model import BuiltinConfig, build_model
+
+HOP = 256
+
+
+def _levels_db(x: torch.Tensor) -> np.ndarray:
+    """Frame RMS and peak in dBFS [shape=(B, 2, T)]."""
+    return 20 * frame_levels(x, HOP).numpy()
+
+
+def test_frame_levels_of_known_signals():
+    t = torch.arange(4 * HOP, dtype=torch.float64)
+    # A full-scale square wave: RMS = peak = 0 dBFS; a half-scale one: -6.02 dB both.
+    square = torch.where((t // 8) % 2 == 0, 1.0, -1.0)
+    x = torch.stack([square, 0.5 * square])
+    got = _levels_db(x)
+    assert np.allclose(got[0], 0.0, atol=1e-9)
+    assert np.allclose(got[1], 20 * math.log10(0.5), atol=1e-9)
+    # A sine over whole periods: RMS 3.01 dB under its peak; digital silence sits at the floor.
+    sine = 0.8 * torch.sin(2 * math.pi * t / 64)
+    got = _levels_db(torch.stack([sine, torch.zeros_like(sine)]))
+    assert np.allclose(got[0, 1], 20 * math.log10(0.8), atol=1e-3)
+    assert np.allclose(got[0, 0] - got[0, 1], -10 * math.log10(2), atol=1e-3)
+    assert np.allclose(got[1], -120.0)
+
+
+def test_match_levels_brings_every_frame_to_its_target_rms():
+    gen = torch.Generator().manual_seed(0)
+    # A decoder output whose frames are 0..30 dB off the targets, but steady within each frame.
+    n_frames = 12
+    offsets = torch.linspace(-30, 10, n_frames)
+    y = torch.randn(1, 1, n_frames * HOP, generator=gen, dtype=torch.float64) * 0.05
+    target = torch.randn(1, 1, n_frames * HOP, generator=gen, dtype=torch.float64) * 0.05
+    y = y * torch.repeat_interleave(10 ** (offsets / 20), HOP)
+    levels = frame_levels(target[:, 0], HOP)
+    unlimited = levels.clone()
+    unlimited[:, 1] = 0.0  # full-scale peak targets: the RMS stage alone
+    error_db = 20 * (frame_levels(match_levels(y, unlimited, HOP)[:, 0], HOP) - levels)[0, 0]
+    # The refinement meets each frame's RMS to a fraction of a dB despite 40 dB of spread.
+    assert float(error_db.abs().max()) < 0.6
+    assert float(error_db.abs().mean()) < 0.2
+    # With the target's own peaks, the limiter (0.5 dB of headroom) costs independent Gaussian
+    # noise about 0.6 dB: over 256 samples, two such noises' frame peaks differ by 1-2 dB.
+    error_db = 20 * (frame_levels(match_levels(y, levels, HOP)[:, 0], HOP) - levels)[0, 0]
+    assert float(error_db.max()) < 0.6
+    assert float(error_db.mean()) > -0.75
+
+
+def test_match_levels_never_exceeds_the_target_peak_or_full_scale():
+    gen = torch.Generator().manual_seed(1)
+    n_frames = 10
+    # Spiky output (a click in every frame) asked to match the RMS of smooth noise: the RMS
+    # gain alone would push the clicks far above the target peak.
+    y = torch.randn(2, 1, n_frames * HOP, generator=gen) * 0.01
+    y[..., HOP // 3 :: HOP] = 0.9
+    target = torch.randn(2, n_frames * HOP, generator=gen) * 0.3
+    levels = frame_levels(target, HOP)
+    levels[1, 1] += 1.0  # ask the second item for peaks 20 dB above full scale
+    levels[1, 0] += 1.0
+    out = match_levels(y, levels, HOP)
+    peaks = out.reshape(2, n_frames, HOP).abs().amax(dim=2)
+    headroom = 10 ** (0.5 / 20)
+    assert bool((peaks[0] <= headroom * torch.pow(10.0, levels[0, 1]) * (1 + 1e-4)).all())
+    assert float(out.abs().max()) <= 1.0 + 1e-6
+
+
+def test_silence_stays_silent_and_a_silent_output_is_not_blown_up():
+    y = torch.zeros(1, 1, 4 * HOP)
+    levels = frame_levels(torch.full((1, 4 * HOP), 0.5), HOP)
+    assert float(match_levels(y, levels, HOP).abs().max()) == 0.0
+    # Output near -100 dBFS asked for -6 dBFS: at most 60 dB of gain.
+    y = torch.full((1, 1, 4 * HOP), 1e-5)
+    assert float(match_levels(y, levels, HOP).abs().max()) <= 1e-2 * (1 + 1e-4)
+    quiet = frame_levels(torch.zeros(1, 4 * HOP), HOP)
+    assert float(match_levels(torch.full((1, 1, 4 * HOP), 0.5), quiet, HOP).abs().max()) < 1e-5
+
+
+@pytest.fixture
+def level_model():
+    config = BuiltinConfig(**TINY_MODEL, level_channels=2)
+    return build_model(config, seed=3).eval(), config
+
+
+def test_encoder_appends_exact_levels_and_sampling_leaves_them_alone(level_model):
+    model, config = level_model
+    assert config.code_dim == config.latent_dim + 2
+    x = torch.randn(2, 1, 5 * HOP + 17, generator=torch.Generator().manual_seed(0)) * 0.2
+    with torch.no_grad():
+        mu = model.encode(x)
+        sampled = model.encode(x, sample=True, generator=torch.Generator().manual_seed(1))
+    assert mu.shape == (2, config.code_dim, 6)
+    padded = torch.nn.functional.pad(x[:, 0], (0, 6 * HOP - x.shape[-1]))
+    assert torch.allclose(mu[:, -2:], frame_levels(padded, HOP))
+    assert torch.equal(sampled[:, -2:], mu[:, -2:])
+    assert not torch.equal(sampled[:, :-2], mu[:, :-2])
+
+
+def test_decoded_frames_carry_the_encoded_levels(level_model):
+    model, _ = level_model
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(1, 1, 8 * HOP, generator=gen) * torch.linspace(0.01, 0.5, 8 * HOP)
+    with torch.no_grad():
+        z = model.encode(x)
+        y = model.decoder(z)
+    rms_error_db = 20 * (frame_levels(y[:, 0], HOP) - z[:, -2:])[0, 0]
+    peak_excess_db = 20 * (frame_levels(y[:, 0], HOP) - z[:, -2:])[0, 1]
+    # Even an untrained decoder comes back at the input's levels, within the peak limit.
+    assert float(peak_excess_db.max()) <= 1e-3
+    assert float(rms_error_db.abs().median()) < 1.0
+
+
+def test_kl_counts_only_the_learned_dims(level_model):
+    model, config = level_model
+    x = torch.randn(1, 1, 4 * HOP, generator=torch.Generator().manual_seed(4))
+    _, kl = model(x, generator=torch.Generator().manual_seed(0))
+    mu, logvar = model.encoder(x)
+    assert logvar.shape[1] == config.latent_dim
+    learned = mu[:, : config.latent_dim]
+    expected = 0.5 * (learned.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1).mean()
+    assert torch.allclose(kl, expected)
+
+
+def test_level_channels_must_be_0_or_2():
+    from latentroom.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="level_channels must be 0"):
+        BuiltinConfig(**TINY_MODEL, level_channels=1)
+
+
+def test_nn_tilde_export_reports_the_level_dims(level_model):
+    from latentroom.export.nn_tilde import script_codec
+
+    model, config = level_model
+    scripted = script_codec(model, config)
+    x = torch.randn(1, 1, 4 * HOP, generator=torch.Generator().manual_seed(5)) * 0.3
+    with torch.no_grad():
+        z = scripted.encode(x)
+        assert z.shape[1] == config.code_dim
+        assert torch.allclose(scripted.decode(z), model.decoder(model.encode(x)), atol=1e-6)
+    assert scripted.encode_params.tolist() == [1, 1, config.code_dim, HOP]
