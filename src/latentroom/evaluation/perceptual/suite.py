@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
@@ -81,17 +82,30 @@ def measure_pair(
     }
     ref16, note = to_model_rate(ref, sample_rate)
     est16, _ = to_model_rate(est, sample_rate)
-    if pitch:
-        model_rate = pitch_errors(
-            ref16, est16, model=pitch_model, device=device, hop_seconds=pitch_hop_seconds
+    # CREPE is about half the cost and mostly outside the GIL (torch), like the ONNX, PESQ and
+    # speaker models: running it beside the others uses a second core (benchmarks/RESULTS.md).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pitched = (
+            pool.submit(
+                pitch_errors,
+                ref16,
+                est16,
+                model=pitch_model,
+                device=device,
+                hop_seconds=pitch_hop_seconds,
+            )
+            if pitch
+            else None
         )
-    else:
-        model_rate = {k: Measure.skip(u, "not a pitched family") for k, u in PITCH_UNITS.items()}
-    model_rate["speech_share"] = speech_share(est16)
-    model_rate["speech_share_reference"] = speech_share(ref16)
-    model_rate.update(
-        _voice_measures(ref16, est16, model_rate["speech_share_reference"], voice, device)
-    )
+        rest = {"speech_share": speech_share(est16), "speech_share_reference": speech_share(ref16)}
+        rest.update(_voice_measures(ref16, est16, rest["speech_share_reference"], voice, device))
+        if pitched is None:
+            model_rate = {
+                k: Measure.skip(u, "not a pitched family") for k, u in PITCH_UNITS.items()
+            }
+        else:
+            model_rate = pitched.result()
+    model_rate.update(rest)
     out.update(
         {k: m if note is None or m.note else replace(m, note=note) for k, m in model_rate.items()}
     )
