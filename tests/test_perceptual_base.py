@@ -112,18 +112,18 @@ def test_pitch_tracks_are_cached_by_content(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(calls) == 2
 
 
-def test_speaker_encoder_runs_on_one_cpu_thread_and_restores_the_count() -> None:
+def test_one_cpu_thread_sets_one_thread_and_restores_the_count() -> None:
     import torch
 
-    from latentroom.evaluation.perceptual.speaker import _one_cpu_thread
+    from latentroom.evaluation.perceptual.base import one_cpu_thread
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        with _one_cpu_thread("cpu"):
+        with one_cpu_thread("cpu"):
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
-        with _one_cpu_thread("cuda:0"):
+        with one_cpu_thread("cuda:0"):
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -113,3 +115,23 @@ def to_model_rate(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, st
         notes.append(f"resampled {sample_rate} -> {MODEL_RATE} Hz")
     mono = resample(remix(audio, 1), MODEL_RATE, quality="HQ")
     return mono.samples[0].copy(), "; ".join(notes) or None  # Audio's samples are read-only
+
+
+@contextlib.contextmanager
+def one_cpu_thread(device: str) -> Iterator[None]:
+    """Run torch on one thread while on the CPU (``device`` "cpu..."), and put the count back.
+
+    For work that runs beside other work: with two of them on 2 cores, a second torch thread in
+    each only makes them wait for each other.
+    """
+    if not device.startswith("cpu"):
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

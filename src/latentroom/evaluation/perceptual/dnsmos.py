@@ -30,10 +30,17 @@ def load_dnsmos() -> Any:
     """speechmos's DNSMOS (``dnsmos_models/sig_bak_ovr.onnx``; its P.808 model loads, unused)."""
     from pathlib import Path
 
-    import_optional("onnxruntime")
+    ort = import_optional("onnxruntime")
     speechmos = import_optional("speechmos.dnsmos")
     models = Path(str(speechmos.__file__)).parent / "dnsmos_models"
-    return speechmos.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
+    model = speechmos.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
+    # One thread: measure_pair runs CREPE on the other core meanwhile, and ONNX Runtime's default
+    # (a thread per core) would make the two wait on each other.
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    model.onnx_sess = ort.InferenceSession(str(models / "sig_bak_ovr.onnx"), options)
+    return model
 
 
 def dnsmos(samples: np.ndarray, *, hop_seconds: float = WINDOW_SECONDS) -> dict[str, Measure]:

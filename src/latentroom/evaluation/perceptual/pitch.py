@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from types import ModuleType
@@ -41,6 +42,8 @@ VOICED_PERIODICITY = 0.21  # torchcrepe's documented voicing threshold (threshol
 SILENCE_DBFS = -60.0  # frames quieter than this are unvoiced whatever CREPE says
 MIN_FRAMES = 5  # fewer frames voiced in both: "no pitch" (50 ms at the default step)
 BATCH_FRAMES = 2048  # frames per forward pass: bounds memory on long clips
+#: guards the import and both caches: ``measure_pair`` tracks a pair's two signals in two threads
+_LOCK = threading.RLock()
 
 
 def _torchaudio_stand_in() -> ModuleType:
@@ -58,18 +61,23 @@ def _torchaudio_stand_in() -> ModuleType:
 
 
 def import_torchcrepe() -> ModuleType:
-    """Import torchcrepe with a stand-in ``torchaudio`` present only during the import."""
-    loaded = sys.modules.get("torchcrepe")
-    if loaded is not None:
-        return loaded
-    placed = "torchaudio" not in sys.modules
-    if placed:
-        sys.modules["torchaudio"] = _torchaudio_stand_in()
-    try:
-        return import_optional("torchcrepe")
-    finally:
+    """Import torchcrepe with a stand-in ``torchaudio`` present only during the import.
+
+    Under the lock: a second thread would otherwise find the half-imported module in
+    ``sys.modules``.
+    """
+    with _LOCK:
+        loaded = sys.modules.get("torchcrepe")
+        if loaded is not None:
+            return loaded
+        placed = "torchaudio" not in sys.modules
         if placed:
-            del sys.modules["torchaudio"]
+            sys.modules["torchaudio"] = _torchaudio_stand_in()
+        try:
+            return import_optional("torchcrepe")
+        finally:
+            if placed:
+                del sys.modules["torchaudio"]
 
 
 #: the last few tracks, by content: codec eval compares the same reference with the codec's and
@@ -91,6 +99,11 @@ def crepe_network(model: str, device: str) -> Callable[[Any], Any]:
     torchcrepe = import_torchcrepe()
     if device != "cpu":
         return lambda frames: torchcrepe.infer(frames, model, device)
+    with _LOCK:
+        return _cpu_network(torchcrepe, model)
+
+
+def _cpu_network(torchcrepe: ModuleType, model: str) -> Callable[[Any], Any]:
     if model not in _CPU_NETWORKS:
         import torch
 
@@ -134,11 +147,15 @@ def track_pitch(
     """
     x = np.ascontiguousarray(samples, dtype=np.float32)
     key = (hashlib.blake2b(x.tobytes(), digest_size=16).hexdigest(), model, device, hop_seconds)
-    if key not in _TRACKS:
-        _TRACKS[key] = _track(x, model, device, max(1, round(hop_seconds * MODEL_RATE)))
-        while len(_TRACKS) > N_CACHED_TRACKS:
-            _TRACKS.popitem(last=False)
-    f0, periodicity = _TRACKS[key]
+    with _LOCK:
+        cached = _TRACKS.get(key)
+    if cached is None:  # tracked outside the lock: two threads may track two signals at once
+        cached = _track(x, model, device, max(1, round(hop_seconds * MODEL_RATE)))
+        with _LOCK:
+            _TRACKS[key] = cached
+            while len(_TRACKS) > N_CACHED_TRACKS:
+                _TRACKS.popitem(last=False)
+    f0, periodicity = cached
     return f0.copy(), periodicity.copy()
 
 

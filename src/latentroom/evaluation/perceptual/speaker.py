@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from latentroom.evaluation.perceptual.base import MODEL_RATE, Measure, import_optional
+from latentroom.evaluation.perceptual.base import (
+    MODEL_RATE,
+    Measure,
+    import_optional,
+    one_cpu_thread,
+)
 
 SILENT_RMS = 1e-5  # -100 dBFS
 MIN_VOICED_SECONDS = 0.5  # less speech than this after resemblyzer trims silences: no voice
@@ -17,28 +20,6 @@ MIN_VOICED_SECONDS = 0.5  # less speech than this after resemblyzer trims silenc
 #: which overlaps them by half: 5x faster on 30 s of speech; on espeak voices the similarities
 #: moved by 0.005-0.015 and kept their order (same voice 0.91, another voice 0.76-0.78)
 PARTIALS_PER_SECOND = 0.625
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: str) -> Iterator[None]:
-    """Run the LSTM on one torch thread on CPU, and put the thread count back after.
-
-    The encoder is a chain of small per-step matrix products, each an OpenMP parallel region: on
-    a busy machine a second thread waits at every region's barrier for a core. On 2 shared cores
-    (load average 10-16) a 10 s pair took 122-127 s with 2 threads and 1.3-1.5 s with one; when
-    the benchmark timed it at 5 s per 30 s pair inside the measure set, this was why.
-    """
-    if not device.startswith("cpu"):
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @functools.lru_cache(maxsize=2)
@@ -61,7 +42,9 @@ def embed_voice(samples: np.ndarray, device: str = "cpu") -> np.ndarray | None:
     wav = resemblyzer.preprocess_wav(np.asarray(samples, dtype=np.float32), source_sr=None)
     if wav.size < MIN_VOICED_SECONDS * MODEL_RATE:
         return None
-    with _one_cpu_thread(device):
+    # The encoder is a chain of small per-step products, each an OpenMP region: on 2 shared
+    # cores a 10 s pair took 122-127 s with 2 threads (waiting at every barrier), 1.3-1.5 s with 1.
+    with one_cpu_thread(device):
         embedding = load_encoder(device).embed_utterance(wav, rate=PARTIALS_PER_SECOND)
     return np.asarray(embedding, dtype=np.float64)
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 
-from latentroom.evaluation.perceptual.base import Measure, to_model_rate
+from latentroom.evaluation.perceptual.base import Measure, one_cpu_thread, to_model_rate
 from latentroom.evaluation.perceptual.dnsmos import FIELDS as DNSMOS_FIELDS
 from latentroom.evaluation.perceptual.dnsmos import dnsmos
 from latentroom.evaluation.perceptual.intelligibility import pesq_wb, stoi
 from latentroom.evaluation.perceptual.loudness import loudness_difference
 from latentroom.evaluation.perceptual.pitch import HOP_SECONDS as PITCH_HOP_SECONDS
 from latentroom.evaluation.perceptual.pitch import UNITS as PITCH_UNITS
-from latentroom.evaluation.perceptual.pitch import pitch_errors
+from latentroom.evaluation.perceptual.pitch import pitch_errors, track_pitch
 from latentroom.evaluation.perceptual.sisdr import si_sdr
 from latentroom.evaluation.perceptual.speaker import speaker_similarity
 from latentroom.evaluation.perceptual.speech import speech_share
@@ -82,29 +83,24 @@ def measure_pair(
     }
     ref16, note = to_model_rate(ref, sample_rate)
     est16, _ = to_model_rate(est, sample_rate)
-    # CREPE is about half the cost and mostly outside the GIL (torch), like the ONNX, PESQ and
-    # speaker models: running it beside the others uses a second core (benchmarks/RESULTS.md).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pitched = (
-            pool.submit(
-                pitch_errors,
-                ref16,
-                est16,
-                model=pitch_model,
-                device=device,
-                hop_seconds=pitch_hop_seconds,
-            )
-            if pitch
-            else None
-        )
+    # CREPE is about half the cost and runs outside the GIL (torch), like the ONNX, PESQ and
+    # speaker models: the two signals are tracked in two threads while the other measures run,
+    # each thread on one torch thread, so both cores stay busy (benchmarks/RESULTS.md).
+    track = functools.partial(
+        track_pitch, model=pitch_model, device=device, hop_seconds=pitch_hop_seconds
+    )
+    with one_cpu_thread(device), ThreadPoolExecutor(max_workers=2) as pool:
+        tracks = [pool.submit(track, s) for s in (ref16, est16)] if pitch else []
         rest = {"speech_share": speech_share(est16), "speech_share_reference": speech_share(ref16)}
         rest.update(_voice_measures(ref16, est16, rest["speech_share_reference"], voice, device))
-        if pitched is None:
-            model_rate = {
-                k: Measure.skip(u, "not a pitched family") for k, u in PITCH_UNITS.items()
-            }
-        else:
-            model_rate = pitched.result()
+        for tracked in tracks:
+            tracked.result()  # now cached: pitch_errors below reads both tracks back
+    if pitch:
+        model_rate = pitch_errors(
+            ref16, est16, model=pitch_model, device=device, hop_seconds=pitch_hop_seconds
+        )
+    else:
+        model_rate = {k: Measure.skip(u, "not a pitched family") for k, u in PITCH_UNITS.items()}
     model_rate.update(rest)
     out.update(
         {k: m if note is None or m.note else replace(m, note=note) for k, m in model_rate.items()}
