@@ -49,11 +49,12 @@ WARMUP_SECONDS = 2.0
 
 
 def build_codec(name: str, device: str = "cpu", dtype: str = "float32") -> Any:
-    """The codec to time: shipped weights for ``builtin``, random init for the hub models."""
+    """The codec to time: shipped or trained weights for ``builtin`` / ``builtin:MODEL_DIR``,
+    random init for the hub models."""
     from latentroom.codecs.registry import get_codec
 
     placed = {"device": device, "dtype": dtype}
-    if name == "builtin":
+    if name == "builtin" or name.startswith("builtin:"):
         return get_codec(name, **placed)
     return get_codec(name, random_init=True, **placed)
 

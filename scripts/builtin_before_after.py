@@ -28,6 +28,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("metrics", nargs="+", type=Path, help="before/after metrics.json pairs")
     parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--label", default="builtin, retrained (candidate)", help="after series")
+    parser.add_argument(
+        "--title", default="Builtin codec before and after retraining on real + synthetic sound"
+    )
     args = parser.parse_args()
     if len(args.metrics) % 2:
         parser.error("give metrics.json files in (before, after) pairs")
@@ -43,7 +47,7 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(families) + 2), 3.6), layout="constrained")
     series = (
         ("builtin, before", before, codec_colour("builtin (before)")),
-        ("builtin, retrained (candidate)", after, codec_colour("builtin")),
+        (args.label, after, codec_colour("builtin")),
         ("PCA + Griffin-Lim baseline", baseline, codec_colour("baseline")),
     )
     for i, (label, values, colour) in enumerate(series):
@@ -55,7 +59,7 @@ def main() -> None:
     ax.set_ylabel("log-mel L1 (lower is better)")
     ax.set_ylim(0, 1.18 * max(max(before), max(after), max(baseline)))
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("Builtin codec before and after retraining on real + synthetic sound")
+    ax.set_title(args.title)
     fig.savefig(args.output, dpi=120)
 
 
