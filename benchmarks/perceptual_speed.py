@@ -43,7 +43,15 @@ SENTENCES = (
     "every evening the old tower listens to the water and waits",
     "small paper boats return again because the summer wind turns",
 )
-FAMILIES = ("track_pitch", "pitch_errors", "speech_share", "speaker_similarity", "pesq_wb", "stoi", "dnsmos")
+FAMILIES = (
+    "track_pitch",
+    "pitch_errors",
+    "speech_share",
+    "speaker_similarity",
+    "pesq_wb",
+    "stoi",
+    "dnsmos",
+)
 
 
 def speech_clip(seconds: float, index: int) -> np.ndarray:
