@@ -106,6 +106,40 @@ def test_resume_after_interruption_matches_the_uninterrupted_run(data_dir, tmp_p
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_run_killed_after_its_last_checkpoint_resumes_to_its_model(data_dir, tmp_path):
+    """A checkpoint at the last step without model files (killed before they were written, or
+    stopped early and ended with ``--steps``) gives the model the uninterrupted run wrote."""
+    config = tiny_config(steps=6)
+    train_codec(data_dir, tmp_path / "straight", config)
+    train_codec(data_dir, tmp_path / "killed", config)
+    for name in ("model.safetensors", "model.json"):
+        (tmp_path / "killed" / name).unlink()
+    result = train_codec(data_dir, tmp_path / "killed", config, resume=True)
+    assert result.steps == 6 and result.train_loss == pytest.approx(
+        float(read_log(tmp_path / "straight" / "log.csv")[-1]["loss"])
+    )
+    tensors = "model.safetensors"
+    assert (tmp_path / "killed" / tensors).read_bytes() == (
+        tmp_path / "straight" / tensors
+    ).read_bytes()
+    assert len(read_log(tmp_path / "killed" / "log.csv")) == 6
+    # Stopped by Ctrl-C after 4 of 6 steps (checkpoint at 4), then ended there with --steps 4.
+    broken = []
+    with pytest.raises(KeyboardInterrupt):
+        train_codec(
+            data_dir,
+            tmp_path / "early",
+            config,
+            progress=lambda n: broken.append(n) or (len(broken) == 4 and _interrupt()),
+        )
+    result = train_codec(data_dir, tmp_path / "early", config.replace(steps=4), resume=True)
+    assert result.steps == 4 and (tmp_path / "early" / tensors).is_file()
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 def test_resume_refuses_another_config(data_dir, tmp_path):
     train_codec(data_dir, tmp_path / "run", tiny_config(steps=3))
     with pytest.raises(CheckpointError, match="started with another config"):

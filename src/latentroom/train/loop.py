@@ -55,7 +55,11 @@ def resume_config(output_dir: Path) -> TrainConfig:
 
 
 def check_unfinished(output_dir: Path, config: TrainConfig) -> None:
-    """Refuse to resume a run that already did ``config.steps`` steps (it would only rewrite it).
+    """Refuse to resume a run that already did ``config.steps`` steps and wrote its model.
+
+    A checkpoint at exactly ``config.steps`` without ``model.safetensors`` / ``model.json`` (a
+    run killed after its last checkpoint, or one stopped early and asked to end there with
+    ``--steps``) is let through: resuming then writes the model from the checkpoint.
 
     Raises
     ------
@@ -66,7 +70,8 @@ def check_unfinished(output_dir: Path, config: TrainConfig) -> None:
 
 
 def _refuse_finished(output_dir: Path, done: int, config: TrainConfig) -> None:
-    if done >= config.steps:
+    model_written = all(p.is_file() for p in output_files(output_dir)[:2])
+    if done > config.steps or (done == config.steps and model_written):
         raise ConfigError(
             f"{output_dir}: the run already finished its {done} steps; pass --steps above {done} "
             "to train on, or start again with --force"
@@ -155,6 +160,8 @@ def train_codec(
         step, last, val_loss = _run_steps(state, step, progress)
         if np.isnan(val_loss):
             val_loss = validate(model, loss_fn, data)
+        if np.isnan(last):  # no step ran: the checkpoint was already at config.steps
+            last = _last_logged_loss(output_dir / LOG_FILE)
         info = {
             "steps": step,
             "seed": config.seed,
@@ -217,6 +224,17 @@ def _run_steps(run: _Run, step: int, progress: Progress | None) -> tuple[int, fl
         logger.warning("interrupted after step %d; resume with --resume", step)
         raise
     return step, last, val_loss
+
+
+def _last_logged_loss(log: Path) -> float:
+    """The loss of the last step in ``log.csv`` (NaN when it has none)."""
+    import csv
+
+    if not log.is_file():
+        return float("nan")
+    with log.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return float(rows[-1]["loss"]) if rows else float("nan")
 
 
 def _resume_step(
