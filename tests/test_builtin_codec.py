@@ -14,7 +14,7 @@ from builtin_tiny import TINY_MODEL
 from helpers import sine
 from latentroom.audio.types import Audio
 from latentroom.codecs.builtin import FORMAT_VERSION, load_builtin, read_weights, write_weights
-from latentroom.codecs.builtin_model import BuiltinConfig
+from latentroom.codecs.builtin_config import BuiltinConfig
 from latentroom.codecs.registry import get_codec
 from latentroom.errors import CheckpointError, ConfigError
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from builtin_tiny import TINY_MODEL
+from latentroom.codecs.builtin_config import BuiltinConfig
 from latentroom.codecs.builtin_levels import frame_levels, match_levels
-from latentroom.codecs.builtin_model import BuiltinConfig, build_model
+from latentroom.codecs.builtin_model import build_model
 
 HOP = 256
 

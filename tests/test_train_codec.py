@@ -12,7 +12,8 @@ import soundfile as sf
 import torch
 
 from builtin_tiny import TINY_MODEL
-from latentroom.codecs.builtin_model import BuiltinConfig, build_model
+from latentroom.codecs.builtin_config import BuiltinConfig
+from latentroom.codecs.builtin_model import build_model
 from latentroom.codecs.registry import get_codec
 from latentroom.errors import CheckpointError, ConfigError, InvalidAudioError
 from latentroom.evaluation.spectral import mel_filterbank

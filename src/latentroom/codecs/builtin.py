@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from latentroom.codecs.base import Codec
-from latentroom.codecs.builtin_model import BuiltinConfig, BuiltinVAE, build_model
+from latentroom.codecs.builtin_config import BuiltinConfig
+from latentroom.codecs.builtin_model import BuiltinVAE, build_model
 from latentroom.devices import check_dtype, resolve_device
 from latentroom.errors import CheckpointError, ConfigError, LatentroomError
 from latentroom.fileio import atomic_path, write_text_atomic

@@ -26,10 +26,9 @@ def frame_levels(x: torch.Tensor, hop: int) -> torch.Tensor:
 
     Channel 0 is the RMS, channel 1 the sample peak; both floored at 1e-6 (-120 dBFS).
     """
-    frames = x.reshape(x.shape[0], -1, hop)
-    rms = frames.square().mean(dim=2).sqrt()
-    peak = frames.abs().amax(dim=2)
-    return torch.log10(torch.stack([rms, peak], dim=1).clamp(min=1e-6))
+    n_frames = x.shape[-1] // hop
+    levels = torch.stack([_frame_rms(x, n_frames, hop), _frame_peak(x, n_frames, hop)], dim=1)
+    return torch.log10(levels.clamp(min=1e-6))
 
 
 def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tensor:
@@ -68,12 +67,12 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tenso
 
 
 def _frame_rms(y: torch.Tensor, n_frames: int, hop: int) -> torch.Tensor:
-    """RMS per frame of ``y`` [shape=(B, 1, T * hop)] -> [shape=(B, T)]."""
+    """RMS per frame of ``y`` [shape=(B, T * hop) or (B, 1, T * hop)] -> [shape=(B, T)]."""
     return y.reshape(y.shape[0], n_frames, hop).square().mean(dim=2).sqrt()
 
 
 def _frame_peak(y: torch.Tensor, n_frames: int, hop: int) -> torch.Tensor:
-    """Sample peak per frame of ``y`` [shape=(B, 1, T * hop)] -> [shape=(B, T)]."""
+    """Sample peak per frame of ``y`` [shape=(B, T * hop) or (B, 1, T * hop)] -> [shape=(B, T)]."""
     return y.reshape(y.shape[0], n_frames, hop).abs().amax(dim=2)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from latentroom.codecs.builtin_model import BuiltinConfig, BuiltinVAE
+from latentroom.codecs.builtin_config import BuiltinConfig
+from latentroom.codecs.builtin_model import BuiltinVAE
 from latentroom.fileio import atomic_path
 
 

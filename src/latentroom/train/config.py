@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from latentroom.codecs.builtin_model import BuiltinConfig
+from latentroom.codecs.builtin_config import BuiltinConfig
 from latentroom.errors import ConfigError
 
 

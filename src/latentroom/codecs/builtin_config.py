@@ -1,0 +1,150 @@
+"""The built-in codec's hyperparameters (``BuiltinConfig``), checked on construction.
+
+Stored in every checkpoint (``model.json``) to rebuild the networks of ``builtin_model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from latentroom.errors import ConfigError
+
+# Decoder phase heads. "absolute": a phase per frame and bin (Vocos). "increment": each frame's
+# phase advance over the bin centre's, summed over frames, so steady partials stay coherent.
+# "dual": both, as two spectra that are added; transients take the absolute path, steady
+# partials the summed one (an absolute phase cannot stay coherent over overlapping frames).
+PHASE_MODES = ("absolute", "increment", "dual")
+# The long encoder STFT runs on the input decimated by this factor: its low bins are all the
+# encoder reads, and an n_fft_long-point FFT at the full rate costs more than the decoder head.
+LONG_DECIMATION = 4
+LOWPASS_TAPS = 31
+
+
+@dataclass(frozen=True)
+class BuiltinConfig:
+    """Hyperparameters of the built-in VAE; stored in every checkpoint to rebuild it."""
+
+    sample_rate: int = 48_000  # Hz; the rate of the Koenig seed and ACE-Step
+    hop_length: int = 1024  # samples per latent frame (power of two): 46.875 Hz at 48 kHz
+    latent_dim: int = 16  # latent dims D
+    frame_hop: int = 512  # internal STFT hop of the encoder input and the decoder iSTFT
+    n_fft: int = 1024  # long encoder STFT and decoder iSTFT size (multiple of frame_hop)
+    n_fft_short: int = 512  # short encoder STFT, sharper in time (multiple of frame_hop)
+    channels: int = 192  # width of every hidden layer
+    kernel_size: int = 7  # depthwise kernel of the ConvNeXt blocks
+    mlp_ratio: int = 3  # pointwise expansion inside a block
+    n_encoder_frame_blocks: int = 0  # blocks at the STFT frame rate before striding down
+    n_encoder_latent_blocks: int = 2  # blocks at the latent rate before mu/logvar
+    n_decoder_latent_blocks: int = 4  # blocks at the latent rate after the input conv
+    n_decoder_frame_blocks: int = 1  # blocks at the STFT frame rate before the iSTFT head
+    n_fft_long: int = 0  # a third, long encoder STFT that resolves low partials (0 = none)
+    long_bins: int = 256  # its lowest bins the encoder reads (up to 6 kHz at 48 kHz)
+    phase: str = "absolute"  # decoder phase head: one of PHASE_MODES
+    tonal_bins: int = 0  # "dual": lowest bins that get the summed-phase path (0 = all)
+    n_fft_fine: int = 0  # a second decoder iSTFT, hop = hop_length, added to the first (0 = none)
+    fine_bins: int = 256  # its lowest bins the head predicts (up to 6 kHz at 2048 points)
+    level_channels: int = 0  # 0, or 2: frame RMS and peak appended to the latent (builtin_levels)
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASE_MODES:
+            raise ConfigError(
+                f"builtin config: phase must be one of {list(PHASE_MODES)}; got {self.phase!r}"
+            )
+        zero_allowed = ("n_", "phase", "tonal", "level")
+        positive = [f.name for f in fields(self) if not f.name.startswith(zero_allowed)]
+        positive += ["n_fft", "n_fft_short"]
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"builtin config: {name} must be a positive int; got {value!r}")
+        for name in [
+            f.name for f in fields(self) if f.name.startswith("n_") and "fft" not in f.name
+        ] + ["n_fft_long", "tonal_bins", "n_fft_fine"]:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
+        if self.level_channels not in (0, 2):
+            raise ConfigError(
+                "builtin config: level_channels must be 0 (none) or 2 (frame RMS and peak); "
+                f"got {self.level_channels!r}"
+            )
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"builtin config: kernel_size must be odd (same padding); got {self.kernel_size}"
+            )
+        self._check_rates()
+
+    def _check_rates(self) -> None:
+        if self.hop_length & (self.hop_length - 1):
+            raise ConfigError(
+                f"builtin config: hop_length must be a power of two; got {self.hop_length} "
+                "(try 1024 or 2048)"
+            )
+        if self.hop_length % self.frame_hop:
+            raise ConfigError(
+                f"builtin config: hop_length {self.hop_length} must be a multiple of frame_hop "
+                f"{self.frame_hop}"
+            )
+        if self.n_fft_fine % self.hop_length:
+            raise ConfigError(
+                f"builtin config: n_fft_fine must be a multiple of hop_length {self.hop_length} "
+                f"(the fine head runs at the latent rate); got {self.n_fft_fine}"
+            )
+        for name in ("n_fft", "n_fft_short", "n_fft_long"):
+            value = getattr(self, name)
+            if value % self.frame_hop:
+                raise ConfigError(
+                    f"builtin config: {name} must be a multiple of frame_hop {self.frame_hop}; "
+                    f"got {value}"
+                )
+        long_limit = self.n_fft_long // (2 * LONG_DECIMATION) + 1
+        if self.n_fft_long and self.long_bins > long_limit:
+            raise ConfigError(
+                f"builtin config: long_bins {self.long_bins} exceeds the {long_limit} bins below "
+                f"a {LONG_DECIMATION}x-decimated Nyquist of n_fft_long {self.n_fft_long}"
+            )
+        if self.n_fft_long and self.frame_hop % LONG_DECIMATION:
+            raise ConfigError(
+                f"builtin config: n_fft_long needs frame_hop divisible by {LONG_DECIMATION}; "
+                f"got {self.frame_hop}"
+            )
+        if self.n_fft_fine and self.fine_bins > self.n_fft_fine // 2 + 1:
+            raise ConfigError(
+                f"builtin config: fine_bins {self.fine_bins} exceeds the "
+                f"{self.n_fft_fine // 2 + 1} bins of n_fft_fine {self.n_fft_fine}"
+            )
+        if self.tonal_bins > self.n_fft // 2 + 1:
+            raise ConfigError(
+                f"builtin config: tonal_bins {self.tonal_bins} exceeds the {self.n_fft // 2 + 1} "
+                f"bins of n_fft {self.n_fft}"
+            )
+        if not 1_000 <= self.sample_rate <= 384_000:
+            raise ConfigError(
+                f"builtin config: sample_rate {self.sample_rate} is outside 1000..384000 Hz"
+            )
+
+    @property
+    def code_dim(self) -> int:
+        """Dims of the codec's latent: the learned ``latent_dim`` plus the level channels."""
+        return self.latent_dim + self.level_channels
+
+    @property
+    def upsample(self) -> int:
+        """STFT frames per latent frame, ``hop_length // frame_hop``."""
+        return self.hop_length // self.frame_hop
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuiltinConfig:
+        """Build from a dict, refusing keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"builtin config: unknown keys {unknown}; allowed keys are {sorted(known)}"
+            )
+        return cls(**data)
