@@ -32,11 +32,31 @@ def save_state(
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
     }
+    write_torch_state(path, state)
+
+
+def write_torch_state(path: Path, state: dict[str, Any]) -> None:
+    """``torch.save`` ``state`` to ``path`` atomically; the same state gives the same bytes."""
     # Saved through memory: torch.save names the zip's records after the file it writes, and
     # the temporary file's random name would make identical runs differ in bytes.
     buffer = io.BytesIO()
     torch.save(state, buffer)
     write_bytes_atomic(path, buffer.getvalue())
+
+
+def read_torch_state(path: Path, *, what: str, fix: str, map_location: str = "cpu") -> Any:
+    """``torch.load`` a checkpoint (tensors and plain data only: ``weights_only=True``).
+
+    Raises
+    ------
+    CheckpointError
+        The file is unreadable (torn, foreign, not a checkpoint); the message names ``what`` it
+        should have been and ends with ``fix``.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt files; all mean "unreadable"
+        raise CheckpointError(f"{path}: unreadable {what} ({str(err)[:120]}); {fix}") from err
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -51,10 +71,9 @@ def load_state(path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path}: no training checkpoint to resume from; start without --resume"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt files; all mean "unreadable"
-        raise CheckpointError(f"{path}: unreadable training checkpoint ({err})") from err
+    state = read_torch_state(
+        path, what="training checkpoint", fix="start a new run in another folder, or with --force"
+    )
     if not isinstance(state, dict) or state.get("format_version") != STATE_FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: training checkpoint format is not version {STATE_FORMAT_VERSION}; "

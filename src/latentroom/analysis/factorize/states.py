@@ -89,20 +89,16 @@ def read_state(path: Path) -> dict[str, Any]:
     CheckpointError
         Missing, unreadable or from another format version; the message names the fix.
     """
-    import torch
+    from latentroom.train.checkpoint import read_torch_state
 
     if not path.is_file():
         raise CheckpointError(
             f"{path.parent} holds no Phase 3 run ({path.name} is missing); run "
             f"`latentroom analyze factorize CORPUS -o {path.parent}` first"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt files; all mean "unreadable"
-        raise CheckpointError(
-            f"{path} is unreadable ({str(err)[:120]}); rerun `latentroom analyze factorize` "
-            "with --force"
-        ) from err
+    state = read_torch_state(
+        path, what="Phase 3 checkpoint", fix="rerun `latentroom analyze factorize` with --force"
+    )
     if not isinstance(state, dict) or state.get("format_version") != STATE_FORMAT_VERSION:
         raise CheckpointError(
             f"{path} is not a version-{STATE_FORMAT_VERSION} Phase 3 checkpoint; rerun "

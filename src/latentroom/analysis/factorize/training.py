@@ -8,7 +8,6 @@ never interrupted.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sys
@@ -24,8 +23,7 @@ from latentroom.analysis.factorize.model import Factorizer, Gaussian, Whitening,
 from latentroom.analysis.factorize.segments import Frames
 from latentroom.analysis.factorize.states import STATE_FORMAT_VERSION, read_state
 from latentroom.errors import CheckpointError
-from latentroom.fileio import write_bytes_atomic
-from latentroom.train.checkpoint import restore_weights
+from latentroom.train.checkpoint import restore_weights, write_torch_state
 
 logger = logging.getLogger(__name__)
 
@@ -156,11 +154,7 @@ def save_checkpoint(
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
     }
-    # Through memory: torch.save names the zip's records after the file, and a temporary file's
-    # random name would make identical runs differ in bytes.
-    buffer = io.BytesIO()
-    torch.save(_interned(state), buffer)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_torch_state(path, _interned(state))
 
 
 def _interned(tree: Any) -> Any:

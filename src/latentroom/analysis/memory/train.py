@@ -10,7 +10,6 @@ written by anything else is refused rather than silently continued. This module 
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import math
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ import torch
 from latentroom.analysis.memory.model import DynamicsNet, gaussian_nll, table_parameters
 from latentroom.analysis.predictors import Windows
 from latentroom.errors import CheckpointError
-from latentroom.fileio import write_bytes_atomic
 from latentroom.progress import Progress
+from latentroom.train.checkpoint import read_torch_state, write_torch_state
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +159,7 @@ def train_model(
                 "optimisers": [o.state_dict() for o in optimisers],
                 "best": best, "best_state": best_state, "stale": stale, "history": done.history,
             }  # fmt: skip
-            buffer = io.BytesIO()
-            torch.save(state, buffer)
-            write_bytes_atomic(checkpoint, buffer.getvalue())
+            write_torch_state(checkpoint, state)
         if progress is not None:
             progress(1)  # after the checkpoint: a finished unit of the bar is a saved epoch
     if progress is not None and len(done.history) < settings.max_epochs:
@@ -173,12 +170,12 @@ def train_model(
 
 
 def _load(checkpoint: Path, key: str, device: str) -> dict[str, Any]:
-    try:
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-    except Exception as err:  # a torn or foreign file: say which, do not guess
-        raise CheckpointError(
-            f"{checkpoint} is not a readable checkpoint ({err}); delete it or pass --force"
-        ) from err
+    state = read_torch_state(
+        checkpoint,
+        what="Phase 4 checkpoint",
+        fix="delete it or pass --force",
+        map_location=device,
+    )
     if not isinstance(state, dict) or state.get("key") != key:
         raise CheckpointError(
             f"{checkpoint} was written for other settings or data; rerun with the same "
