@@ -229,16 +229,16 @@ def latents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _close(a: Any, b: Any, where: str = "") -> None:
+def _assert_close(a: Any, b: Any, where: str = "") -> None:
     """Nested dicts / lists equal, numbers within float tolerance."""
     if isinstance(a, dict):
         assert a.keys() == b.keys(), where
         for key in a:
-            _close(a[key], b[key], f"{where}.{key}")
+            _assert_close(a[key], b[key], f"{where}.{key}")
     elif isinstance(a, list | tuple):
         assert len(a) == len(b), where
         for j, (x, y) in enumerate(zip(a, b, strict=True)):
-            _close(x, y, f"{where}[{j}]")
+            _assert_close(x, y, f"{where}[{j}]")
     elif isinstance(a, float) and not (isinstance(b, float) and math.isnan(a) and math.isnan(b)):
         assert b == pytest.approx(a, rel=1e-5, abs=1e-8), where
     else:
@@ -259,8 +259,8 @@ def test_phase0_on_dask_equals_the_local_run(
     )  # fmt: skip
     local = run_phase0(open_corpus(latents), config)
     spread = run_phase0(open_corpus(latents), config, passes=ScaleOut(executor))
-    _close(local[0], spread[0])
-    _close(local[1], spread[1])
+    _assert_close(local[0], spread[0])
+    _assert_close(local[1], spread[1])
     np.testing.assert_array_equal(local[2].split.eval, spread[2].split.eval)
 
 
@@ -275,9 +275,9 @@ def test_phase1_on_dask_equals_the_local_run(executor: Any, latents: Path) -> No
     )  # fmt: skip
     local = run_phase1(open_corpus(latents), config)
     spread = run_phase1(open_corpus(latents), config, passes=ScaleOut(executor))
-    _close(local[0], spread[0])
+    _assert_close(local[0], spread[0])
     for key in ("ig_per_dim", "delta_pca_spectrum", "rollout", "ridge", "flagged"):
-        _close(local[1][key], spread[1][key], key)
+        _assert_close(local[1][key], spread[1][key], key)
 
 
 def test_a_budgeted_ridge_gathers_the_windows_of_the_local_fit(
@@ -317,7 +317,7 @@ def test_an_analysis_cli_run_on_a_running_scheduler(
     result = run_cli(*args, "-o", tmp_path / "b", "-q", "--executor", f"dask:{address}")
     assert result.exit_code == 0, result.stderr
     a, b = (json.loads((tmp_path / d / "analysis.json").read_text()) for d in "ab")
-    _close(a["phase0"], b["phase0"])
+    _assert_close(a["phase0"], b["phase0"])
 
 
 def test_a_codec_that_cannot_load_on_the_workers_stops_before_any_item(
