@@ -102,13 +102,13 @@ def test_silent_frames_skip_crepe_and_the_others_match_torchcrepe_predict(
     needs(*CREPE)
     import torch
 
-    from latentroom.evaluation.perceptual import crepe_conv1d, pitch
+    from latentroom.evaluation.perceptual import crepe_cpu, pitch
     from latentroom.evaluation.perceptual.crepe_decode import bin_range
 
     tone = harmonic_tone(220.0, seconds=0.6).astype(np.float32)
     x = np.concatenate([tone, np.zeros(RATE // 2, np.float32), tone])
     torchcrepe = pitch.import_torchcrepe()
-    monkeypatch.setattr(crepe_conv1d, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(crepe_cpu, "native_bfloat16", lambda: False)
     monkeypatch.setattr(pitch, "_CPU_NETWORKS", {})
     network = pitch.crepe_network("tiny", "cpu")
     sent: list[int] = []
@@ -163,18 +163,18 @@ def test_crepe_decoding_known_answers() -> None:
 
 
 @pytest.mark.parametrize("model", ["tiny", "full"])
-def test_conv1d_network_in_float32_is_torchcrepes_network(model: str) -> None:
+def test_cpu_network_in_float32_is_torchcrepes_network(model: str) -> None:
     needs(*CREPE)
     import torch
 
-    from latentroom.evaluation.perceptual.crepe_conv1d import CrepeConv1d
+    from latentroom.evaluation.perceptual.crepe_cpu import CrepeCPU
     from latentroom.evaluation.perceptual.pitch import import_torchcrepe
 
     torchcrepe = import_torchcrepe()
     frames = torch.randn(6, 1024, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         expected = torchcrepe.infer(frames, model, "cpu")
-        got = CrepeConv1d(torchcrepe.infer.model, torch.float32)(frames)
+        got = CrepeCPU(torchcrepe.infer.model, torch.float32)(frames)
     assert got.shape == (6, 360)
     assert torch.allclose(got, expected, atol=1e-5)
 
@@ -184,9 +184,9 @@ def test_bfloat16_tiny_network_moves_f0_by_a_fraction_of_a_cent(
 ) -> None:
     """The CPU default for the tiny model where the CPU has native bfloat16."""
     needs(*CREPE)
-    from latentroom.evaluation.perceptual import crepe_conv1d, pitch
+    from latentroom.evaluation.perceptual import crepe_cpu, pitch
 
-    if not crepe_conv1d.native_bfloat16():
+    if not crepe_cpu.native_bfloat16():
         pytest.skip("this CPU has no native bfloat16 (AMX / AVX512-BF16): float32 is used")
     torchcrepe = pitch.import_torchcrepe()
     tone = harmonic_tone(220.0)

