@@ -59,6 +59,37 @@ def test_match_levels_brings_every_frame_to_its_target_rms():
     assert float(error_db.mean()) > -0.75
 
 
+def test_refinement_reads_rms_and_peaks_under_a_gain_curve_without_building_it():
+    """The half-frame moments give each frame's RMS under the centre curve exactly, and the
+    block peaks an upper bound of its peak within the curve's change over a block."""
+    from latentroom.codecs.builtin_levels import (
+        _centre_curve,
+        _centre_segments,
+        _frame_peak,
+        _frame_rms,
+        _HalfFrames,
+    )
+
+    gen = torch.Generator().manual_seed(3)
+    n_frames = 9
+    y = torch.randn(2, 1, n_frames * HOP, generator=gen, dtype=torch.float64)
+    gain = torch.rand(2, n_frames, generator=gen, dtype=torch.float64) * 10 ** torch.linspace(
+        -2, 2, n_frames, dtype=torch.float64
+    )
+    shaped = y * _centre_curve(gain, HOP)
+    halves = _HalfFrames(y, n_frames, HOP)
+    assert torch.allclose(halves.rms(gain), _frame_rms(shaped, n_frames, HOP), rtol=1e-10)
+    peak, bound = _frame_peak(shaped, n_frames, HOP), halves.peak_bound(gain)
+    assert bool((bound >= peak * (1 - 1e-12)).all())
+    # a block is 1/16 of a half frame: within one, the gain moves by at most 1/16 of the half
+    # frame's ramp, and that sets how far above the true peak the bound can be
+    start, step = _centre_segments(gain)
+    lowest = torch.minimum(start, start + step).reshape(2, n_frames, 2).amin(dim=2)
+    ramp = step.abs().reshape(2, n_frames, 2).amax(dim=2)
+    assert bool((bound <= peak * (1 + ramp / 16 / lowest) * (1 + 1e-12)).all())
+    assert float((bound / peak).max()) > 1.0  # (the ramps here are steep enough to show it)
+
+
 def test_match_levels_never_exceeds_the_target_peak_or_full_scale():
     gen = torch.Generator().manual_seed(1)
     n_frames = 10

@@ -39,7 +39,7 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tenso
     1. **RMS.** A gain per frame, linear between frame centres, refined three times so each
        frame's RMS after the interpolation meets its target (a transient whose frame needs far
        more gain than its neighbour would otherwise lose level to the ramp), each time lowered
-       where the frame would peak above its target.
+       where the frame could peak above its target.
     2. **Peak.** Where a frame still peaks more than 0.5 dB above its target (or above 0 dBFS
        at all), it is scaled down by a limiter gain that is linear between knots at frame
        centres (the frame's factor) and frame edges (the smaller of the two neighbours'), so no
@@ -48,22 +48,76 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tenso
        1.0593) is headroom for the crest factor: two noises of equal RMS differ in frame peak
        by about a dB, and holding every frame to the input's exact peak cost noisy sound 0.5-1
        dB of loudness.
+
+    The refinement never builds a curve: the gain is linear on each half frame, so a half
+    frame's energy under it is a quadratic in its two knot gains over three moments of ``y``
+    squared (``_HalfFrames``), and its peak is bounded from above by blocks' peaks at the
+    blocks' largest gain. Only the final gain and the limiter touch every sample, which made
+    the level matching ~3x cheaper than refining on the full curve (docs/builtin-codec.md).
     """
     n_frames = levels.shape[2]
     target_rms = torch.pow(10.0, levels[:, 0].clamp(max=0.0))
     target_peak = (1.0593 * torch.pow(10.0, levels[:, 1])).clamp(max=1.0)
-    gain = (target_rms / (_frame_rms(y, n_frames, hop) + 1e-9)).clamp(max=1e3)
+    halves = _HalfFrames(y, n_frames, hop)
+    gain = (target_rms / (halves.rms(torch.ones_like(target_rms)) + 1e-9)).clamp(max=1e3)
     for _ in range(3):
-        achieved = _frame_rms(y * _centre_curve(gain, hop), n_frames, hop)
-        gain = (gain * target_rms / (achieved + 1e-9)).clamp(max=1e3)
-        # Lowering the centre gain of a frame that peaks too high spreads the cut over its
+        gain = (gain * target_rms / (halves.rms(gain) + 1e-9)).clamp(max=1e3)
+        # Lowering the centre gain of a frame that may peak too high spreads the cut over its
         # neighbours' ramps; the next RMS pass then gives them back what they lost.
-        peak = _frame_peak(y * _centre_curve(gain, hop), n_frames, hop)
-        gain = gain * (target_peak / (peak + 1e-9)).clamp(max=1.0)
+        gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
     y = y * _centre_curve(gain, hop)
     peak = _frame_peak(y, n_frames, hop)
     limit = (target_peak / (peak + 1e-9)).clamp(max=1.0)
     return y * _knot_curve(limit, torch.minimum(limit[:, :-1], limit[:, 1:]), hop)
+
+
+class _HalfFrames:
+    """What the refinement needs of ``y`` [shape=(B, 1, T * hop)], per half frame ``k``.
+
+    ``moments[:, k]`` are the sums of ``y**2``, ``u * y**2`` and ``u**2 * y**2`` over the half
+    frame, with ``u = j / (hop / 2)`` the sample's place between the two knots (as the linear
+    curve interpolates); ``block_peaks[:, k, b]`` is the sample peak of block ``b`` of
+    ``n_blocks`` in it, and ``block_u`` the first and last ``u`` of each block.
+    """
+
+    def __init__(self, y: torch.Tensor, n_frames: int, hop: int) -> None:
+        half = hop // 2
+        n_blocks = 16 if half % 16 == 0 else 1  # hop is a power of two: 32 samples at 1024
+        segments = y.reshape(y.shape[0], 2 * n_frames, half)
+        u = torch.arange(half, dtype=y.dtype, device=y.device) / half
+        self.moments = segments.square() @ torch.stack([torch.ones_like(u), u, u * u], dim=1)
+        self.block_peaks = segments.abs().reshape(y.shape[0], 2 * n_frames, n_blocks, -1)
+        self.block_peaks = self.block_peaks.amax(dim=3)
+        blocks = u.reshape(n_blocks, -1)
+        self.block_u = torch.stack([blocks[:, 0], blocks[:, -1]], dim=1)  # (n_blocks, 2)
+        self.n_frames = n_frames
+        self.hop = hop
+
+    def rms(self, gain: torch.Tensor) -> torch.Tensor:
+        """Per-frame RMS [shape=(B, T)] of ``y`` times the centre curve of ``gain``."""
+        start, step = _centre_segments(gain)
+        energy = (
+            start.square() * self.moments[..., 0]
+            + 2.0 * start * step * self.moments[..., 1]
+            + step.square() * self.moments[..., 2]
+        )
+        frames = energy.reshape(energy.shape[0], self.n_frames, 2).sum(dim=2)
+        return (frames.clamp(min=0.0) / self.hop).sqrt()
+
+    def peak_bound(self, gain: torch.Tensor) -> torch.Tensor:
+        """An upper bound [shape=(B, T)] of each frame's peak under the centre curve of ``gain``:
+        every block's peak times the larger gain at its two ends (the curve is linear)."""
+        start, step = _centre_segments(gain)
+        ends = start[..., None, None] + step[..., None, None] * self.block_u  # (B, 2T, blocks, 2)
+        bound = (self.block_peaks * ends.amax(dim=3)).amax(dim=2)
+        return bound.reshape(bound.shape[0], self.n_frames, 2).amax(dim=2)
+
+
+def _centre_segments(gain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The centre curve of ``gain`` [shape=(B, T)] per half frame: its value at the half
+    frame's first knot and the change to the next knot, each [shape=(B, 2 * T)]."""
+    knots = _knots(gain, 0.5 * (gain[:, :-1] + gain[:, 1:]))
+    return knots[:, :-1], knots[:, 1:] - knots[:, :-1]
 
 
 def _frame_rms(y: torch.Tensor, n_frames: int, hop: int) -> torch.Tensor:
@@ -81,20 +135,25 @@ def _centre_curve(gain: torch.Tensor, hop: int) -> torch.Tensor:
     return _knot_curve(gain, 0.5 * (gain[:, :-1] + gain[:, 1:]), hop)
 
 
-def _knot_curve(centres: torch.Tensor, edges: torch.Tensor, hop: int) -> torch.Tensor:
-    """Linear curve through knots every ``hop / 2`` samples -> [shape=(B, 1, T * hop)].
-
-    ``centres`` [shape=(B, T)] sit at frame centres, ``edges`` [shape=(B, T - 1)] at the edges
-    between frames; the first and last edge take their frame's value.
-    """
+def _knots(centres: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Knots [shape=(B, 2 * T + 1)] every half frame: ``centres`` [shape=(B, T)] at frame
+    centres, ``edges`` [shape=(B, T - 1)] between frames; the first and last edge take their
+    frame's value."""
     n_batch, n_frames = centres.shape
     knots = torch.empty(n_batch, 2 * n_frames + 1, dtype=centres.dtype, device=centres.device)
     knots[:, 1::2] = centres
     knots[:, 2:-1:2] = edges
     knots[:, 0] = centres[:, 0]
     knots[:, -1] = centres[:, -1]
+    return knots
+
+
+def _knot_curve(centres: torch.Tensor, edges: torch.Tensor, hop: int) -> torch.Tensor:
+    """Linear curve through ``_knots(centres, edges)``, one knot every ``hop / 2`` samples
+    -> [shape=(B, 1, T * hop)]."""
+    knots = _knots(centres, edges)
     # align_corners: knot k lands on sample k * hop / 2; the extra end sample is dropped.
     curve = torch.nn.functional.interpolate(
-        knots.unsqueeze(1), size=n_frames * hop + 1, mode="linear", align_corners=True
+        knots.unsqueeze(1), size=centres.shape[1] * hop + 1, mode="linear", align_corners=True
     )
     return curve[..., :-1]
