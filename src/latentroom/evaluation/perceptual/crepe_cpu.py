@@ -86,31 +86,37 @@ class CrepeCPU:
         import torch
         from torch.nn import functional
 
-        before, after = FIRST_PADDING
-        padded = functional.pad(frames.to(self.dtype), (before, after))  # (B, 1532)
+        first, *others = self.layers
+        padded = functional.pad(frames.to(self.dtype), FIRST_PADDING)  # (B, 1532)
         # (B, 383, 4) in memory is (B, 4 phases, 383, 1) channels-last: no copy
         x = padded.reshape(len(frames), -1, FIRST_STRIDE).permute(0, 2, 1)[..., None]
-        for i, layer in enumerate(self.layers):
-            if i == 0:
-                h = functional.conv2d(x, layer.weight, layer.bias)[:, :, : (FRAME // FIRST_STRIDE)]
-            else:
-                # The convolution pads (a copy less than F.pad): symmetrically by the larger
-                # side, then the extra leading output of the asymmetric padding is dropped.
-                before, after = PADDING
-                h = functional.conv2d(
-                    x.to(self.dtype), layer.weight, layer.bias, padding=(after, 0)
-                )[:, :, after - before :]
-            # Pool first (exact, and half the elementwise work): ReLU and a positive scale are
-            # monotone, so max-pool commutes with them; a negative scale turns it into min-pool.
-            even, odd = h[:, :, 0::2], h[:, :, 1::2]  # (time is even after every layer)
-            pooled = torch.maximum(even, odd)
-            if layer.flipped is not None:
-                pooled = torch.where(layer.flipped, torch.minimum(even, odd), pooled)
-            x = torch.relu_(pooled.float()).mul_(layer.scale).add_(layer.shift)
+        h = functional.conv2d(x, first.weight, first.bias)[:, :, : FRAME // FIRST_STRIDE]
+        x = _pool_relu_norm(h, first)
+        before, after = PADDING
+        for layer in others:
+            # The convolution pads (a copy less than F.pad): symmetrically by the larger side,
+            # then the extra leading output of the asymmetric padding is dropped.
+            h = functional.conv2d(x.to(self.dtype), layer.weight, layer.bias, padding=(after, 0))
+            x = _pool_relu_norm(h[:, :, after - before :], layer)
         # torchcrepe flattens (B, channels, time) time-major before its classifier; in the
         # channels-last layout that is already the memory order.
         features = x[..., 0].transpose(1, 2).reshape(x.shape[0], -1)
         return torch.sigmoid(features @ self.classifier_weight.T + self.classifier_bias)
+
+
+def _pool_relu_norm(h: torch.Tensor, layer: _Layer) -> torch.Tensor:
+    """torchcrepe's ReLU, batch norm and max-pool (2, 1) after a convolution, pooling first.
+
+    Pooling first is exact and halves the elementwise work: ReLU and a positive scale are
+    monotone, so max-pool commutes with them; a negative scale turns it into min-pool.
+    """
+    import torch
+
+    even, odd = h[:, :, 0::2], h[:, :, 1::2]  # (time is even after every layer)
+    pooled = torch.maximum(even, odd)
+    if layer.flipped is not None:
+        pooled = torch.where(layer.flipped, torch.minimum(even, odd), pooled)
+    return torch.relu_(pooled.float()).mul_(layer.scale).add_(layer.shift)
 
 
 def native_bfloat16() -> bool:
