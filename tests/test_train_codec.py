@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from latentroom.codecs.registry import get_codec
 from latentroom.errors import CheckpointError, ConfigError, InvalidAudioError
 from latentroom.evaluation.spectral import mel_filterbank
 from latentroom.train.config import TrainConfig, beta_at, lr_at
-from latentroom.train.data import load_training_data
+from latentroom.train.data import TrainingData, load_training_data
 from latentroom.train.loop import train_codec, validate
 from latentroom.train.losses import ReconstructionLoss
 
@@ -177,6 +178,36 @@ def test_batches_are_a_function_of_the_generator(data_dir):
     b = data.batch(np.random.default_rng(5), 3, 512, (0.0, 0.0))
     assert a.shape == (3, 1, 512)
     np.testing.assert_array_equal(a, b)
+
+
+def test_16_bit_files_are_held_as_int16_and_hard_links_once(tmp_path):
+    """A 16-bit corpus repeated with hard links costs one int16 copy; batches are unchanged."""
+    rng = np.random.default_rng(1)
+    x = (0.3 * rng.standard_normal(9_600)).astype(np.float32)
+    (tmp_path / "a").mkdir()
+    sf.write(tmp_path / "a" / "pcm16.wav", x, 48_000, subtype="PCM_16")
+    sf.write(tmp_path / "a" / "float.wav", x, 48_000, subtype="FLOAT")
+    (tmp_path / "b").mkdir()
+    os.link(tmp_path / "a" / "pcm16.wav", tmp_path / "b" / "pcm16.wav")
+    data = load_training_data(
+        tmp_path, sample_rate=48_000, n_samples=480, val_fraction=0.1, n_val_segments=8
+    )
+    by_dtype = sorted((c.dtype.name, id(c)) for c in data.clips)
+    assert [d for d, _ in by_dtype] == ["float32", "int16", "int16"]
+    assert by_dtype[1][1] == by_dtype[2][1]  # the hard link shares its array
+    as_read = sf.read(tmp_path / "a" / "pcm16.wav", dtype="float32")[0]
+    int16_head = next(c for c in data.clips if c.dtype == np.int16)
+    np.testing.assert_array_equal(int16_head.astype(np.float32) / 32768, as_read[:8_640])
+    # Batches read int16 heads back as the floats the file decodes to.
+    floats = TrainingData(
+        [c.astype(np.float32) / 32768 if c.dtype == np.int16 else c for c in data.clips],
+        data.validation,
+        data.n_files,
+    )
+    np.testing.assert_array_equal(
+        data.batch(np.random.default_rng(2), 6, 480, (-12.0, 0.0)),
+        floats.batch(np.random.default_rng(2), 6, 480, (-12.0, 0.0)),
+    )
 
 
 def test_folder_without_audio_is_refused(tmp_path):
