@@ -45,6 +45,7 @@ class BuiltinConfig:
     n_fft_fine: int = 0  # a second decoder iSTFT, hop = hop_length, added to the first (0 = none)
     fine_bins: int = 256  # its lowest bins the head predicts (up to 6 kHz at 2048 points)
     level_channels: int = 0  # 0, or 2: frame RMS and peak appended to the latent (builtin_levels)
+    level_window: int = 1  # odd: the decoder matches RMS over this many frames, centred
 
     def __post_init__(self) -> None:
         if self.phase not in PHASE_MODES:
@@ -68,6 +69,11 @@ class BuiltinConfig:
             raise ConfigError(
                 "builtin config: level_channels must be 0 (none) or 2 (frame RMS and peak); "
                 f"got {self.level_channels!r}"
+            )
+        if self.level_window < 1 or self.level_window % 2 == 0:
+            raise ConfigError(
+                "builtin config: level_window must be an odd number of frames >= 1 (1 matches "
+                f"every frame's RMS); got {self.level_window!r}"
             )
         if self.kernel_size % 2 == 0:
             raise ConfigError(

@@ -31,7 +31,7 @@ def frame_levels(x: torch.Tensor, hop: int) -> torch.Tensor:
     return torch.log10(levels.clamp(min=1e-6))
 
 
-def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tensor:
+def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int, window: int = 1) -> torch.Tensor:
     """Rescale ``y`` [shape=(B, 1, T * hop)] to the frame ``levels`` [shape=(B, 2, T)].
 
     Two steps, both with smooth gains (no steps at frame edges, which would click):
@@ -39,7 +39,12 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tenso
     1. **RMS.** A gain per frame, linear between frame centres, refined three times so each
        frame's RMS after the interpolation meets its target (a transient whose frame needs far
        more gain than its neighbour would otherwise lose level to the ramp), each time lowered
-       where the frame could peak above its target.
+       where the frame could peak above its target. With ``window`` > 1 (odd) the gain is
+       instead one smooth correction: the Hann-weighted RMS of the ``window`` frames centred
+       on each frame, the input's over the decoder's, then lowered where a frame could peak
+       too high. The decoder's envelope within that span is kept and only its level corrected;
+       per-frame matching forces the input's envelope onto the decoded frames, and a burst the
+       decoder drew a frame early is spread over its neighbours by the linear ramps.
     2. **Peak.** Where a frame still peaks more than 0.5 dB above its target (or above 0 dBFS
        at all), it is scaled down by a limiter gain that is linear between knots at frame
        centres (the frame's factor) and frame edges (the smaller of the two neighbours'), so no
@@ -59,12 +64,20 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int) -> torch.Tenso
     target_rms = torch.pow(10.0, levels[:, 0].clamp(max=0.0))
     target_peak = (1.0593 * torch.pow(10.0, levels[:, 1])).clamp(max=1.0)
     halves = _HalfFrames(y, n_frames, hop)
-    gain = (target_rms / (halves.rms(torch.ones_like(target_rms)) + 1e-9)).clamp(max=1e3)
-    for _ in range(3):
-        gain = (gain * target_rms / (halves.rms(gain) + 1e-9)).clamp(max=1e3)
-        # Lowering the centre gain of a frame that may peak too high spreads the cut over its
-        # neighbours' ramps; the next RMS pass then gives them back what they lost.
+    ones = torch.ones_like(target_rms)
+    if window > 1:
+        # One smooth correction, not refined: where the decoder drew a burst a frame away from
+        # the input's, no gain meets every overlapping span, and refining oscillates there.
+        target = _window_rms(target_rms, window)
+        gain = (target / (_window_rms(halves.rms(ones), window) + 1e-9)).clamp(max=1e3)
         gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
+    else:
+        gain = (target_rms / (halves.rms(ones) + 1e-9)).clamp(max=1e3)
+        for _ in range(3):
+            gain = (gain * target_rms / (halves.rms(gain) + 1e-9)).clamp(max=1e3)
+            # Lowering the centre gain of a frame that may peak too high spreads the cut over
+            # its neighbours' ramps; the next RMS pass then gives them back what they lost.
+            gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
     y = y * _centre_curve(gain, hop)
     peak = _frame_peak(y, n_frames, hop)
     limit = (target_peak / (peak + 1e-9)).clamp(max=1.0)
@@ -111,6 +124,20 @@ class _HalfFrames:
         ends = start[..., None, None] + step[..., None, None] * self.block_u  # (B, 2T, blocks, 2)
         bound = (self.block_peaks * ends.amax(dim=3)).amax(dim=2)
         return bound.reshape(bound.shape[0], self.n_frames, 2).amax(dim=2)
+
+
+def _window_rms(rms: torch.Tensor, window: int) -> torch.Tensor:
+    """RMS [shape=(B, T)] over the ``window`` frames centred on each frame, Hann-weighted (so
+    the gain moves smoothly as a burst enters or leaves the span), renormalised at the ends."""
+    if window == 1:
+        return rms
+    kernel = torch.hann_window(window + 2, periodic=False, dtype=rms.dtype, device=rms.device)
+    kernel = kernel[1:-1].reshape(1, 1, window)
+    energy = torch.nn.functional.conv1d(rms.square().unsqueeze(1), kernel, padding=window // 2)
+    weight = torch.nn.functional.conv1d(
+        torch.ones_like(rms).unsqueeze(1), kernel, padding=window // 2
+    )
+    return (energy / weight).squeeze(1).sqrt()
 
 
 def _centre_segments(gain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

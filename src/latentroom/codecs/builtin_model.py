@@ -190,6 +190,7 @@ class Decoder(nn.Module):
             "window_fine", torch.hann_window(max(config.n_fft_fine, 1)), persistent=False
         )
         self.level_channels = config.level_channels
+        self.level_window = config.level_window
         self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         self.up = nn.ConvTranspose1d(
@@ -250,7 +251,7 @@ class Decoder(nn.Module):
                 fine_spec, n_samples, self.n_fft_fine, self.hop_length, self.window_fine
             )
         if self.level_channels:
-            y = match_levels(y, z[:, -self.level_channels :], self.hop_length)
+            y = match_levels(y, z[:, -self.level_channels :], self.hop_length, self.level_window)
         return y
 
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
