@@ -90,8 +90,10 @@ def load_training_data(
     ``n_val_segments`` of them, evenly spaced over the list, make the validation set.
 
     Memory: a 16-bit corpus is held as int16, and hard links (a folder repeated with
-    ``cp -al`` to weight it) are read once, so 7 hours of clips at 48 kHz take ~2.5 GB, not
-    ~8.6 GB, and two trainers fit on one machine. The batches are the same floats either way.
+    ``cp -al`` to weight it) are read once. The real + synthetic mix of docs/builtin-codec.md
+    (6.7 h of real clips, the synthetic hour three times) then holds 2.5 GB of audio and a
+    trainer 4.3 GB resident, not 8.6 GB, so two trainers fit on one machine. The batches are the
+    same floats either way.
     """
     from latentroom.audio.io import load_audio
 
