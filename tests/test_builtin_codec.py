@@ -183,6 +183,15 @@ def test_model_options_without_random_init_are_refused():
         pytest.param({"n_fft_long": 2000}, "n_fft_long must be a multiple", id="long-fft"),
         pytest.param({"n_fft_fine": 1536}, "n_fft_fine must be a multiple of hop", id="fine"),
         pytest.param({"n_fft_fine": 2048, "fine_bins": 2000}, "exceeds the 1025", id="fine-bins"),
+        pytest.param({"decoder_hop": 384}, "decoder_hop 384 must divide", id="decoder-hop"),
+        pytest.param(
+            {"n_fft_decoder": 768, "decoder_hop": 512}, "multiple of decoder_hop", id="decoder-fft"
+        ),
+        pytest.param(
+            {"n_fft_decoder": 512, "decoder_hop": 256, "tonal_bins": 300},
+            "exceeds the 257 bins of the decoder's 512-point",
+            id="decoder-tonal",
+        ),
     ],
 )
 def test_config_validation(changes, message):
@@ -270,3 +279,30 @@ def test_fine_head_alone_plays_a_narrow_steady_line():
     assert abs(np.argmax(spectrum) * 16_000 / steady.size - 500.0) < 16_000 / steady.size
     envelope = np.abs(steady).reshape(-1, 64).max(axis=1)
     assert envelope.min() > 0.5 * envelope.max()
+
+
+def test_a_shorter_main_head_plays_its_own_bins_at_its_own_hop():
+    """Known answer: main head of 128 points at hop 32 (the encoder's: 256 at 64), one bin on.
+
+    Bin 8 of 128 points at 16 kHz is 1000 Hz, exactly 2 cycles per 32-sample hop, so an absolute
+    phase of 0 in every frame is coherent and the output is a steady 1000 Hz sine. The decoder
+    still returns ``T * hop_length`` samples, and it scripts for the nn~ export.
+    """
+    codec = load_builtin(random_init=True, n_fft_decoder=128, decoder_hop=32, **TINY_MODEL)
+    decoder = codec.model.decoder
+    assert decoder.head.out_features == 2 * 65
+    bias = torch.full((130,), -30.0)
+    bias[8] = 0.0
+    bias[65:] = 0.0  # phases
+    with torch.no_grad():
+        decoder.head.weight.zero_()
+        decoder.head.bias.copy_(bias)
+        y = decoder(torch.zeros(1, 4, 16))[0, 0].numpy()
+        scripted = torch.jit.script(decoder)(torch.zeros(1, 4, 16))[0, 0].numpy()
+    assert y.shape == (16 * 256,)
+    np.testing.assert_allclose(scripted, y, atol=1e-6)
+    steady = y[256:-256]
+    spectrum = np.abs(np.fft.rfft(steady * np.hanning(steady.size)))
+    assert abs(np.argmax(spectrum) * 16_000 / steady.size - 1000.0) < 16_000 / steady.size
+    envelope = np.abs(steady).reshape(-1, 32).max(axis=1)
+    assert envelope.min() > 0.9 * envelope.max()

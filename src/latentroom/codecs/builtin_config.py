@@ -46,13 +46,20 @@ class BuiltinConfig:
     fine_bins: int = 256  # its lowest bins the head predicts (up to 6 kHz at 2048 points)
     level_channels: int = 0  # 0, or 2: frame RMS and peak appended to the latent (builtin_levels)
     level_window: int = 1  # odd: the decoder matches RMS over this many frames, centred
+    # With level_window > 1: the decoder also predicts, per latent frame, how far to follow the
+    # per-frame match instead (onsets need it, steady noise does not).
+    level_blend: bool = False
+    # The decoder's main iSTFT head may use shorter frames than the encoder reads, to draw
+    # transient edges sharper (0 = the encoder's n_fft / frame_hop).
+    n_fft_decoder: int = 0  # decoder main-head iSTFT size (multiple of decoder_hop)
+    decoder_hop: int = 0  # decoder main-head hop (divides hop_length)
 
     def __post_init__(self) -> None:
         if self.phase not in PHASE_MODES:
             raise ConfigError(
                 f"builtin config: phase must be one of {list(PHASE_MODES)}; got {self.phase!r}"
             )
-        zero_allowed = ("n_", "phase", "tonal", "level")
+        zero_allowed = ("n_", "phase", "tonal", "level", "decoder")
         positive = [f.name for f in fields(self) if not f.name.startswith(zero_allowed)]
         positive += ["n_fft", "n_fft_short"]
         for name in positive:
@@ -61,7 +68,7 @@ class BuiltinConfig:
                 raise ConfigError(f"builtin config: {name} must be a positive int; got {value!r}")
         for name in [
             f.name for f in fields(self) if f.name.startswith("n_") and "fft" not in f.name
-        ] + ["n_fft_long", "tonal_bins", "n_fft_fine"]:
+        ] + ["n_fft_long", "tonal_bins", "n_fft_fine", "n_fft_decoder", "decoder_hop"]:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"builtin config: {name} must be an int >= 0; got {value!r}")
@@ -74,6 +81,15 @@ class BuiltinConfig:
             raise ConfigError(
                 "builtin config: level_window must be an odd number of frames >= 1 (1 matches "
                 f"every frame's RMS); got {self.level_window!r}"
+            )
+        if not isinstance(self.level_blend, bool):
+            raise ConfigError(
+                f"builtin config: level_blend must be true or false; got {self.level_blend!r}"
+            )
+        if self.level_blend and (not self.level_channels or self.level_window == 1):
+            raise ConfigError(
+                "builtin config: level_blend blends the per-frame and the windowed level match; "
+                "it needs level_channels 2 and level_window > 1"
             )
         if self.kernel_size % 2 == 0:
             raise ConfigError(
@@ -120,15 +136,37 @@ class BuiltinConfig:
                 f"builtin config: fine_bins {self.fine_bins} exceeds the "
                 f"{self.n_fft_fine // 2 + 1} bins of n_fft_fine {self.n_fft_fine}"
             )
-        if self.tonal_bins > self.n_fft // 2 + 1:
-            raise ConfigError(
-                f"builtin config: tonal_bins {self.tonal_bins} exceeds the {self.n_fft // 2 + 1} "
-                f"bins of n_fft {self.n_fft}"
-            )
+        self._check_decoder_head()
         if not 1_000 <= self.sample_rate <= 384_000:
             raise ConfigError(
                 f"builtin config: sample_rate {self.sample_rate} is outside 1000..384000 Hz"
             )
+
+    def _check_decoder_head(self) -> None:
+        hop, n_fft = self.main_hop, self.main_n_fft
+        if self.hop_length % hop:
+            raise ConfigError(
+                f"builtin config: decoder_hop {hop} must divide hop_length {self.hop_length}"
+            )
+        if n_fft % hop:
+            raise ConfigError(
+                f"builtin config: n_fft_decoder {n_fft} must be a multiple of decoder_hop {hop}"
+            )
+        if self.tonal_bins > n_fft // 2 + 1:
+            raise ConfigError(
+                f"builtin config: tonal_bins {self.tonal_bins} exceeds the {n_fft // 2 + 1} "
+                f"bins of the decoder's {n_fft}-point frames"
+            )
+
+    @property
+    def main_n_fft(self) -> int:
+        """Frame size of the decoder's main iSTFT head (``n_fft_decoder``, else ``n_fft``)."""
+        return self.n_fft_decoder or self.n_fft
+
+    @property
+    def main_hop(self) -> int:
+        """Hop of the decoder's main iSTFT head (``decoder_hop``, else ``frame_hop``)."""
+        return self.decoder_hop or self.frame_hop
 
     @property
     def code_dim(self) -> int:

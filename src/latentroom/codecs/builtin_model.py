@@ -2,8 +2,9 @@
 
 The whole model works at frame rates, never per sample: the encoder reads log-magnitude STFT
 frames (hop ``frame_hop``), mixes them with ConvNeXt-style blocks, and strides down to the
-latent rate; the decoder upsamples latents back to ``frame_hop`` and predicts a log-magnitude
-and a phase per bin that ``torch.istft`` turns into a waveform (the Vocos idea; our own code).
+latent rate; the decoder upsamples latents to its own frame rate (``decoder_hop``, by default
+``frame_hop``) and predicts a log-magnitude and a phase per bin that an inverse STFT turns into a
+waveform (the Vocos idea; our own code).
 Everything here is TorchScript-scriptable for the nn~ export.
 """
 
@@ -170,16 +171,16 @@ class Decoder(nn.Module):
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
-        self.frame_hop = config.frame_hop
-        self.n_fft = config.n_fft
+        self.frame_hop = config.main_hop
+        self.n_fft = config.main_n_fft
         self.hop_length = config.hop_length
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
         # Phase advance over one hop of a sinusoid centred on each bin: the increment's origin.
-        bins = torch.arange(config.n_fft // 2 + 1, dtype=torch.float32)
-        advance = 2 * math.pi * bins * config.frame_hop / config.n_fft
+        bins = torch.arange(self.n_fft // 2 + 1, dtype=torch.float32)
+        advance = 2 * math.pi * bins * self.frame_hop / self.n_fft
         self.register_buffer("bin_advance", advance, persistent=False)
         self.phase = config.phase
-        self.n_bins = config.n_fft // 2 + 1
+        self.n_bins = self.n_fft // 2 + 1
         self.tonal_bins = config.tonal_bins or self.n_bins
         # The fine head: a longer iSTFT for the low bins, where a steady partial needs a narrower
         # line than an n_fft-point frame can draw (log-mel bands there are tens of Hz wide). It
@@ -193,9 +194,8 @@ class Decoder(nn.Module):
         self.level_window = config.level_window
         self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
-        self.up = nn.ConvTranspose1d(
-            config.channels, config.channels, config.upsample, stride=config.upsample
-        )
+        upsample = config.hop_length // self.frame_hop
+        self.up = nn.ConvTranspose1d(config.channels, config.channels, upsample, stride=upsample)
         self.frame_blocks = _blocks(config, config.n_decoder_frame_blocks)
         self.norm = nn.LayerNorm(config.channels)
         # A log-magnitude and a phase per bin and path.
@@ -211,6 +211,10 @@ class Decoder(nn.Module):
             if self.fine_bins
             else []
         )
+        # Zero or one layers (as the fine head): per latent frame, how far the level match
+        # follows each frame (1) rather than the window (0). Starts at 0.5 everywhere.
+        gates = [_level_gate(config.channels)] if config.level_blend else []
+        self.level_gate = nn.ModuleList(gates)
         if config.phase != "absolute":
             # Increments start at 0: every bin of the summed path begins as a coherent sinusoid
             # at its centre frequency. With random increments that path starts as noise and
@@ -251,7 +255,11 @@ class Decoder(nn.Module):
                 fine_spec, n_samples, self.n_fft_fine, self.hop_length, self.window_fine
             )
         if self.level_channels:
-            y = match_levels(y, z[:, -self.level_channels :], self.hop_length, self.level_window)
+            blend: torch.Tensor | None = None
+            for gate in self.level_gate:
+                blend = torch.sigmoid(gate(latent)).squeeze(1)
+            levels = z[:, -self.level_channels :]
+            y = match_levels(y, levels, self.hop_length, self.level_window, blend)
         return y
 
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
@@ -292,6 +300,14 @@ class Decoder(nn.Module):
         y = y.reshape(n_batch, -1)[:, start : start + n_samples]
         envelope = envelope.reshape(-1)[start : start + n_samples]
         return (y / envelope.clamp(min=1e-8)).unsqueeze(1)
+
+
+def _level_gate(channels: int) -> nn.Conv1d:
+    """The level gate's layer, all zeros: an even blend until training moves it."""
+    gate = nn.Conv1d(channels, 1, 3, padding=1)
+    for parameter in gate.parameters():
+        nn.init.zeros_(parameter)
+    return gate
 
 
 class BuiltinVAE(nn.Module):
