@@ -88,6 +88,34 @@ def test_a_level_window_corrects_the_level_and_keeps_the_decoders_envelope():
     assert torch.equal(match_levels(y, levels, HOP, 1), match_levels(y, levels, HOP))
 
 
+def test_a_level_blend_moves_each_frame_between_the_per_frame_and_the_windowed_match():
+    """blend 1 is the per-frame match, 0 the windowed one, and a frame's blend acts there:
+    the burst drawn a frame early keeps its place where the blend is 0, and a steady frame
+    reaches its own level where it is 1."""
+    gen = torch.Generator().manual_seed(3)
+    n_frames = 24
+    target = torch.randn(1, 1, n_frames * HOP, generator=gen, dtype=torch.float64) * 0.02
+    target[..., 12 * HOP : 13 * HOP] *= 8.0
+    levels = frame_levels(target[:, 0], HOP)
+    levels[:, 1] = 0.0
+    y = torch.randn(1, 1, n_frames * HOP, generator=gen, dtype=torch.float64) * 0.01
+    y[..., 11 * HOP : 12 * HOP] *= 8.0
+    ones = torch.ones(1, n_frames, dtype=torch.float64)
+    per_frame, windowed = match_levels(y, levels, HOP), match_levels(y, levels, HOP, 9)
+    assert torch.allclose(match_levels(y, levels, HOP, 9, ones), per_frame)
+    assert torch.allclose(match_levels(y, levels, HOP, 9, 0 * ones), windowed)
+    low_db = _levels_db(windowed[:, 0])[0, 0]
+    high_db = _levels_db(per_frame[:, 0])[0, 0]
+    # Per frame before the burst, the window around it: frame 7 (the two differ by 3 dB there)
+    # takes the per-frame match's level, frame 11 (3 dB too) the window's.
+    blend = torch.zeros(1, n_frames, dtype=torch.float64)
+    blend[0, :9] = 1.0
+    mixed_db = _levels_db(match_levels(y, levels, HOP, 9, blend)[:, 0])[0, 0]
+    assert abs(high_db[7] - low_db[7]) > 2.0 and abs(high_db[11] - low_db[11]) > 2.0
+    assert abs(mixed_db[7] - high_db[7]) < 0.1
+    assert abs(mixed_db[11] - low_db[11]) < 0.1
+
+
 def test_refinement_reads_rms_and_peaks_under_a_gain_curve_without_building_it():
     """The half-frame moments give each frame's RMS under the centre curve exactly, and the
     block peaks an upper bound of its peak within the curve's change over a block."""
@@ -148,10 +176,21 @@ def test_silence_stays_silent_and_a_silent_output_is_not_blown_up():
     assert float(match_levels(torch.full((1, 1, 4 * HOP), 0.5), quiet, HOP).abs().max()) < 1e-5
 
 
-@pytest.fixture(params=[1, 5], ids=["per-frame", "window-5"])
+@pytest.fixture(params=[1, 5, -5], ids=["per-frame", "window-5", "window-5-blend"])
 def level_model(request):
-    config = BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=request.param)
+    window, blend = abs(request.param), request.param < 0
+    config = BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=window, level_blend=blend)
     return build_model(config, seed=3).eval(), config
+
+
+def test_the_level_gate_starts_at_an_even_blend():
+    config = BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=5, level_blend=True)
+    model = build_model(config, seed=3)
+    (gate,) = model.decoder.level_gate
+    z = torch.randn(1, config.channels, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.sigmoid(gate(z)), torch.full((1, 1, 7), 0.5))
+    no_gate = build_model(BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=5), seed=3)
+    assert not any("level_gate" in key for key in no_gate.state_dict())
 
 
 def test_encoder_appends_exact_levels_and_sampling_leaves_them_alone(level_model):
@@ -203,6 +242,10 @@ def test_level_channels_must_be_0_or_2_and_the_window_odd():
         BuiltinConfig(**TINY_MODEL, level_channels=1)
     with pytest.raises(ConfigError, match="level_window must be an odd number"):
         BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=4)
+    with pytest.raises(ConfigError, match="level_blend blends"):
+        BuiltinConfig(**TINY_MODEL, level_channels=2, level_blend=True)
+    with pytest.raises(ConfigError, match="level_blend must be true or false"):
+        BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=5, level_blend=1)  # type: ignore[arg-type]
 
 
 def test_nn_tilde_export_reports_the_level_dims(level_model):

@@ -31,7 +31,13 @@ def frame_levels(x: torch.Tensor, hop: int) -> torch.Tensor:
     return torch.log10(levels.clamp(min=1e-6))
 
 
-def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int, window: int = 1) -> torch.Tensor:
+def match_levels(
+    y: torch.Tensor,
+    levels: torch.Tensor,
+    hop: int,
+    window: int = 1,
+    blend: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Rescale ``y`` [shape=(B, 1, T * hop)] to the frame ``levels`` [shape=(B, 2, T)].
 
     Two steps, both with smooth gains (no steps at frame edges, which would click):
@@ -45,6 +51,9 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int, window: int = 
        too high. The decoder's envelope within that span is kept and only its level corrected;
        per-frame matching forces the input's envelope onto the decoded frames, and a burst the
        decoder drew a frame early is spread over its neighbours by the linear ramps.
+       ``blend`` [shape=(B, T)] in [0, 1], given with ``window`` > 1, mixes the two per frame
+       (geometrically: ``frame_gain ** blend * window_gain ** (1 - blend)``), so a decoder can
+       ask for the per-frame match at a hit and the windowed one in steady noise.
     2. **Peak.** Where a frame still peaks more than 0.5 dB above its target (or above 0 dBFS
        at all), it is scaled down by a limiter gain that is linear between knots at frame
        centres (the frame's factor) and frame edges (the smaller of the two neighbours'), so no
@@ -64,20 +73,20 @@ def match_levels(y: torch.Tensor, levels: torch.Tensor, hop: int, window: int = 
     target_rms = torch.pow(10.0, levels[:, 0].clamp(max=0.0))
     target_peak = (1.0593 * torch.pow(10.0, levels[:, 1])).clamp(max=1.0)
     halves = _HalfFrames(y, n_frames, hop)
-    ones = torch.ones_like(target_rms)
     if window > 1:
         # One smooth correction, not refined: where the decoder drew a burst a frame away from
         # the input's, no gain meets every overlapping span, and refining oscillates there.
         target = _window_rms(target_rms, window)
+        ones = torch.ones_like(target_rms)
         gain = (target / (_window_rms(halves.rms(ones), window) + 1e-9)).clamp(max=1e3)
         gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
+        if blend is not None:
+            frame_gain = _frame_gain(halves, target_rms, target_peak)
+            gain = torch.exp(
+                blend * torch.log(frame_gain + 1e-9) + (1.0 - blend) * torch.log(gain + 1e-9)
+            )
     else:
-        gain = (target_rms / (halves.rms(ones) + 1e-9)).clamp(max=1e3)
-        for _ in range(3):
-            gain = (gain * target_rms / (halves.rms(gain) + 1e-9)).clamp(max=1e3)
-            # Lowering the centre gain of a frame that may peak too high spreads the cut over
-            # its neighbours' ramps; the next RMS pass then gives them back what they lost.
-            gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
+        gain = _frame_gain(halves, target_rms, target_peak)
     y = y * _centre_curve(gain, hop)
     peak = _frame_peak(y, n_frames, hop)
     limit = (target_peak / (peak + 1e-9)).clamp(max=1.0)
@@ -124,6 +133,19 @@ class _HalfFrames:
         ends = start[..., None, None] + step[..., None, None] * self.block_u  # (B, 2T, blocks, 2)
         bound = (self.block_peaks * ends.amax(dim=3)).amax(dim=2)
         return bound.reshape(bound.shape[0], self.n_frames, 2).amax(dim=2)
+
+
+def _frame_gain(
+    halves: _HalfFrames, target_rms: torch.Tensor, target_peak: torch.Tensor
+) -> torch.Tensor:
+    """Centre gains [shape=(B, T)] that meet every frame's RMS, refined three times."""
+    gain = (target_rms / (halves.rms(torch.ones_like(target_rms)) + 1e-9)).clamp(max=1e3)
+    for _ in range(3):
+        gain = (gain * target_rms / (halves.rms(gain) + 1e-9)).clamp(max=1e3)
+        # Lowering the centre gain of a frame that may peak too high spreads the cut over
+        # its neighbours' ramps; the next RMS pass then gives them back what they lost.
+        gain = gain * (target_peak / (halves.peak_bound(gain) + 1e-9)).clamp(max=1.0)
+    return gain
 
 
 def _window_rms(rms: torch.Tensor, window: int) -> torch.Tensor:
