@@ -2,9 +2,10 @@
 
     python scripts/builtin_before_after.py BEFORE/metrics.json AFTER/metrics.json [...] -o FIG.png
 
-Each argument is a `codec eval --baseline` metrics.json; pairs are (before, after) on the same
-corpus, so several corpora (real and synthetic) fill one figure. The baseline shown is the one of
-the "after" run (both runs fit it the same way, on the same train/ clips).
+Each argument is a `codec eval` metrics.json; pairs are (before, after) on the same corpus, so
+several corpora (real and synthetic) fill one figure. The baseline shown is the "after" run's,
+else the "before" run's (both fit it the same way, on the same train/ clips), so one of each pair
+needs `--baseline`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main() -> None:
             families.append(family)
             before.append(old[family]["codec"]["log_mel_l1"])
             after.append(row["codec"]["log_mel_l1"])
-            baseline.append(row["baseline"]["log_mel_l1"])
+            baseline.append((row["baseline"] or old[family]["baseline"])["log_mel_l1"])
     x = np.arange(len(families))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(families) + 2), 3.6), layout="constrained")
     series = (
