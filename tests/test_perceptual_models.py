@@ -56,6 +56,25 @@ def test_torchcrepe_imports_without_torchaudio() -> None:
             torchcrepe.load.torchaudio.load("clip.wav")
 
 
+def test_the_torchaudio_stand_in_reads_as_a_module_without_a_file() -> None:
+    """While torchcrepe imports, the stand-in sits in sys.modules, where another thread's
+    ``inspect.stack()`` (librosa's lazy loader) probes every module with ``hasattr``: module
+    protocol names must read as absent, not raise (a fresh-clone CI run failed on that)."""
+    import inspect
+
+    from latentroom.evaluation.perceptual.pitch import _torchaudio_stand_in
+
+    stand_in = _torchaudio_stand_in()
+    assert not hasattr(stand_in, "__file__") and not hasattr(stand_in, "__path__")
+    sys.modules["latentroom_test_stand_in"] = stand_in
+    try:
+        assert inspect.stack()  # walks sys.modules through inspect.getmodule
+    finally:
+        del sys.modules["latentroom_test_stand_in"]
+    with pytest.raises(BackendUnavailableError, match="never files"):
+        stand_in.load("clip.wav")
+
+
 def test_sine_sweep_decoded_perfectly_has_no_pitch_error() -> None:
     needs(*CREPE)
     from latentroom.evaluation.perceptual.pitch import pitch_errors

@@ -52,6 +52,11 @@ def _torchaudio_stand_in() -> ModuleType:
     stand_in.__doc__ = "latentroom stand-in: torchcrepe's file loader is not used."
 
     def refuse(name: str) -> None:
+        if name.startswith("__") and name.endswith("__"):
+            # Module protocol probes (``__file__``, ``__path__``, ...) must read as absent:
+            # ``inspect.getmodule`` runs ``hasattr`` over every module in ``sys.modules``, and
+            # librosa's lazy loader calls it while torchcrepe may be importing in another thread.
+            raise AttributeError(name)
         raise BackendUnavailableError(
             f"torchaudio.{name} is not available: latentroom imports torchcrepe without "
             "torchaudio and passes it samples, never files"
