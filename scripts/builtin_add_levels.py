@@ -44,10 +44,10 @@ def _map_main_head(
     step = (n_old - 1) // (n_new - 1)
     rows = torch.arange(n_new) * step
     k = torch.arange(n_new, dtype=torch.float32)
-    for part, key in enumerate(("weight", "bias")):
+    for key in ("weight", "bias"):
         old_head = old[f"decoder.head.{key}"]
         new_head = torch.cat([old_head[rows], old_head[n_old + rows]])
-        if part == 1:
+        if key == "bias":
             # A frame `step` times shorter needs sqrt(step) less magnitude for noise of the same
             # RMS; the level channels correct the rest.
             new_head[:n_new] -= 0.5 * math.log(step)
@@ -93,7 +93,7 @@ def main() -> None:
                 state[key][:, : value.shape[1]] = value
             elif not (mapped and key.startswith(("decoder.up.", "decoder.head."))):
                 state[key].copy_(value)
-        added = set(state) - set(source.state_dict())
+        added = set(state) - set(old)
         for key in added:
             if key.startswith("decoder.frame_blocks.") and key.endswith(".scale"):
                 state[key].zero_()
