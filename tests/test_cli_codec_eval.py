@@ -43,7 +43,9 @@ def test_codec_eval_writes_report_with_baseline(
     assert metrics["onsets"]["koenig"]["baseline"] is not None
     levels = metrics["families"]["koenig"]["levels"]
     assert levels["codec"]["n_clips"] == 1 and levels["baseline"] is not None
-    assert "Levels (decoded vs input" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Levels (decoded vs input" in report and "at most 1 per family, spread" in report
+    assert metrics["config"]["pick"] == "spread"
     assert (out / "report.md").exists() and (out / "spectrograms.png").exists()
     again = run_cli(*args)
     assert again.exit_code == 2 and "--force" in again.stderr
@@ -55,6 +57,7 @@ def test_codec_eval_writes_report_with_baseline(
     [
         pytest.param(("--codec", "no-such-codec"), "unknown codec", id="codec"),
         pytest.param(("--codec", "tiny", "--max-clips", "0"), "max_clips", id="max-clips"),
+        pytest.param(("--codec", "tiny", "--pick", "last"), "pick must be one of", id="pick"),
     ],
 )
 def test_codec_eval_bad_input_exits_2_without_files(

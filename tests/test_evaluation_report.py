@@ -6,13 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from helpers import TinyConvCodec
 from latentroom.datasets.corpus import SynthCorpusConfig, build_synth_corpus
 from latentroom.errors import ConfigError, OutputExistsError
-from latentroom.evaluation.evaluate import EvalConfig, evaluate_codec, find_clips
+from latentroom.evaluation.evaluate import EvalConfig, evaluate_codec, find_clips, pick_clips
 from latentroom.evaluation.report import summarise, write_report
 
 RATE = 16_000
@@ -86,6 +88,29 @@ def test_max_clips_limits_each_family(corpus: Path) -> None:
     assert len(evaluation.clips) == 3 and evaluation.figures == []
 
 
+def test_pick_clips_spreads_over_the_list_or_takes_the_first() -> None:
+    paths = [Path(f"clip_{i:02d}.wav") for i in range(10)]
+    spread = pick_clips(paths, 3, "spread")
+    assert [p.stem for p in spread] == ["clip_01", "clip_05", "clip_08"]  # middles of 3 runs
+    assert pick_clips(paths, 3, "first") == paths[:3]
+    assert pick_clips(paths, None) == paths and pick_clips(paths, 10) == paths
+    assert pick_clips(paths, 20, "first") == paths
+
+
+def test_spread_pick_reaches_files_named_after_the_first_kind(tmp_path: Path) -> None:
+    """One-shots sort before loops: the first half reaches only one-shots, a spread both."""
+    family = tmp_path / "holdout" / "drums"
+    family.mkdir(parents=True)
+    burst = np.random.default_rng(0).normal(0, 0.1, RATE // 4) * np.exp(-np.arange(RATE // 4) / 800)
+    for name in ("Kick_a", "Kick_b", "Snare_a", "Snare_b", "groove_a", "groove_b"):
+        sf.write(family / f"{name}.wav", burst, RATE)
+    for pick, kinds in (("first", {"Kick", "Snare"}), ("spread", {"Kick", "Snare", "groove"})):
+        evaluation = evaluate_codec(
+            lossless_codec(), tmp_path, EvalConfig(max_clips=3, pick=pick, figure_clips=0)
+        )
+        assert {Path(c.path).stem.split("_")[0] for c in evaluation.clips} == kinds
+
+
 def test_find_clips_groups_by_family(corpus: Path) -> None:
     clips = find_clips(corpus, "train")
     assert {f: [p.name for p in ps] for f, ps in clips.items()} == {
@@ -112,9 +137,10 @@ def test_missing_holdout_or_train_folder_is_refused(corpus: Path, tmp_path: Path
     [
         pytest.param({"max_clips": 0}, "max_clips", id="max-clips"),
         pytest.param({"fit_clips": 0}, "fit_clips", id="fit-clips"),
+        pytest.param({"pick": "last"}, "pick must be one of spread, first", id="pick"),
     ],
 )
-def test_eval_config_validation(kwargs: dict[str, int], match: str) -> None:
+def test_eval_config_validation(kwargs: dict[str, int | str], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         EvalConfig(**kwargs)
 

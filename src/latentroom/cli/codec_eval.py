@@ -23,6 +23,13 @@ def eval_codec(
     max_clips: Annotated[
         int | None, typer.Option(help="Held-out clips per family (default: all).")
     ] = None,
+    pick: Annotated[
+        str,
+        typer.Option(
+            help="Which --max-clips: spread (evenly over each family's sorted list) or first "
+            "(the first N in path order)."
+        ),
+    ] = "spread",
     random_init: Annotated[
         bool,
         typer.Option("--random-init", help="Build the codec with random weights (no checkpoint)."),
@@ -72,6 +79,7 @@ def eval_codec(
         require_packages()
     config = EvalConfig(
         max_clips=max_clips,
+        pick=pick,
         baseline=baseline,
         seed=seed,
         perceptual=perceptual,

@@ -37,7 +37,8 @@ def codec(
         typer.Option(help="Corpus with holdout/<family>/ clips: write OUTPUT/eval/report.md."),
     ] = None,
     eval_clips: Annotated[
-        int | None, typer.Option(help="Held-out clips per family to score (default: all).")
+        int | None,
+        typer.Option(help="Held-out clips per family to score, spread over each (default: all)."),
     ] = None,
     force: ForceOpt = False,
     quiet: QuietOpt = False,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+CLIP_PICKS = ("spread", "first")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class EvalConfig:
     """Options of ``evaluate_codec``."""
 
     max_clips: int | None = None  # held-out clips per family (None: all)
+    # which max_clips: "spread" (evenly over the family's sorted list, a sample of its works)
+    # or "first" (the first N in path order, as before 2026-12-02)
+    pick: str = "spread"
     baseline: bool = False  # also score the PCA-of-log-mel + Griffin-Lim baseline
     fit_clips: int = 100  # train clips (spread over families) the baseline's PCA is fitted on
     griffin_lim_iters: int = 32  # baseline decoder iterations
@@ -47,6 +51,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.max_clips is not None and self.max_clips < 1:
             raise ConfigError(f"max_clips must be >= 1 (or None for all); got {self.max_clips}")
+        if self.pick not in CLIP_PICKS:
+            raise ConfigError(f"pick must be one of {', '.join(CLIP_PICKS)}; got {self.pick!r}")
         if self.fit_clips < 1 or self.griffin_lim_iters < 0 or self.figure_clips < 0:
             raise ConfigError(
                 "fit_clips must be >= 1, griffin_lim_iters and figure_clips >= 0; got "
@@ -268,7 +274,10 @@ def evaluate_codec(
     progress : callable or None
         Called with 1 after each clip.
     """
-    holdout = {f: p[: config.max_clips] for f, p in find_clips(data_dir, "holdout").items()}
+    holdout = {
+        f: pick_clips(p, config.max_clips, config.pick)
+        for f, p in find_clips(data_dir, "holdout").items()
+    }
     if config.baseline:
         check_baseline_data(data_dir)
     baseline = fit_baseline(codec, data_dir, config) if config.baseline else None
@@ -300,3 +309,18 @@ def evaluate_codec(
 def count_clips(data_dir: Path, max_clips: int | None) -> int:
     """Held-out clips ``evaluate_codec`` will score (for a progress bar)."""
     return sum(len(p[:max_clips]) for p in find_clips(data_dir, "holdout").values())
+
+
+def pick_clips(paths: list[Path], max_clips: int | None, pick: str = "spread") -> list[Path]:
+    """At most ``max_clips`` of a family's sorted ``paths``, in their order.
+
+    ``"spread"`` takes the middle clip of each of ``max_clips`` equal runs of the list, so a
+    family whose files are named by kind or work (drum one-shots, then loops) is sampled across
+    all of them; ``"first"`` takes the first ``max_clips``. ``None`` keeps every clip.
+    """
+    if max_clips is None or max_clips >= len(paths):
+        return list(paths)
+    if pick == "first":
+        return list(paths[:max_clips])
+    n = len(paths)
+    return [paths[(2 * i + 1) * n // (2 * max_clips)] for i in range(max_clips)]

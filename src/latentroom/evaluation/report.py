@@ -113,6 +113,14 @@ def _cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _subset(config: dict[str, Any]) -> str:
+    """How the clips were chosen when not all were scored (``--max-clips``)."""
+    if config.get("max_clips") is None:
+        return ""
+    how = "the first in path order" if config.get("pick") == "first" else "spread over the list"
+    return f" (at most {config['max_clips']} per family, {how})"
+
+
 def render_markdown(summary: dict[str, Any], *, figure: bool = True) -> str:
     """``report.md``: codec facts, a table per metric family by family, onsets, the figure."""
     codec = summary["codec"]
@@ -121,8 +129,8 @@ def render_markdown(summary: dict[str, Any], *, figure: bool = True) -> str:
         "",
         f"{codec['sample_rate']} Hz, {codec['channels']} channel(s), hop {codec['hop_length']}, "
         f"{codec['latent_dim']}-d latents at {codec['frame_rate']:.3f} Hz. "
-        f"Held-out clips from `{summary['data']}`. Lower is better; definitions in "
-        "docs/evaluation.md.",
+        f"Held-out clips from `{summary['data']}`{_subset(summary['config'])}. Lower is "
+        "better; definitions in docs/evaluation.md.",
         "",
         "| family | clips | log-mel L1 codec | log-mel L1 baseline | MR-STFT codec "
         "| MR-STFT baseline | codec beats baseline (log-mel) |",
