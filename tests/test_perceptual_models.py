@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -266,6 +267,28 @@ def test_dnsmos_gives_three_scores_between_1_and_5(voice_a: np.ndarray) -> None:
     scores = dnsmos(voice_a)
     assert set(scores) == {"dnsmos_overall", "dnsmos_signal", "dnsmos_background"}
     assert all(1.0 <= (m.value or 0.0) <= 5.0 for m in scores.values())
+
+
+def test_dnsmos_opens_one_onnx_session_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    needs("speechmos", "onnxruntime", "librosa", "requests")
+    import onnxruntime
+
+    from latentroom.evaluation.perceptual.dnsmos import load_dnsmos
+
+    opened: list[tuple[str, int | None]] = []
+    real = onnxruntime.InferenceSession
+
+    def counting(path: str, options: Any = None, **kwargs: Any) -> Any:
+        opened.append((Path(path).name, None if options is None else options.intra_op_num_threads))
+        return real(path, options, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", counting)
+    load_dnsmos.cache_clear()
+    try:
+        load_dnsmos()
+    finally:
+        load_dnsmos.cache_clear()  # the next test loads an unpatched model
+    assert opened == [("sig_bak_ovr.onnx", 1)]
 
 
 def test_dnsmos_with_a_1_s_hop_reproduces_speechmos(voice_a: np.ndarray) -> None:

@@ -27,19 +27,23 @@ FIELDS = ("dnsmos_overall", "dnsmos_signal", "dnsmos_background")
 
 @functools.lru_cache(maxsize=1)
 def load_dnsmos() -> Any:
-    """speechmos's DNSMOS (``dnsmos_models/sig_bak_ovr.onnx``; its P.808 model loads, unused)."""
+    """speechmos's DNSMOS with only its ``dnsmos_models/sig_bak_ovr.onnx`` session loaded."""
     from pathlib import Path
 
     ort = import_optional("onnxruntime")
     speechmos = import_optional("speechmos.dnsmos")
     models = Path(str(speechmos.__file__)).parent / "dnsmos_models"
-    model = speechmos.DNSMOS(str(models / "sig_bak_ovr.onnx"), str(models / "model_v8.onnx"))
+    # speechmos's constructor opens the model and the unused P.808 one with ONNX Runtime's
+    # default threads; we need one session with our options, so the object is made without it
+    # (``_score_window`` reads only ``onnx_sess`` and the calibration ``get_polyfit_val``).
+    model = speechmos.DNSMOS.__new__(speechmos.DNSMOS)
+    model.primary_model_path = str(models / "sig_bak_ovr.onnx")
     # One thread: measure_pair runs CREPE on the other core meanwhile, and ONNX Runtime's default
     # (a thread per core) would make the two wait on each other.
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    model.onnx_sess = ort.InferenceSession(str(models / "sig_bak_ovr.onnx"), options)
+    model.onnx_sess = ort.InferenceSession(model.primary_model_path, options)
     return model
 
 
