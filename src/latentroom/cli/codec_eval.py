@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -94,6 +94,12 @@ def eval_codec(
     with progress_bar(total, f"eval {codec}", enabled=not quiet) as advance:
         evaluation = evaluate_codec(model, data, config, progress=advance)
     summary = write_report(output, evaluation, force=force)
+    echo_summary(summary)
+    typer.echo(f"wrote {output / 'report.md'}")
+
+
+def echo_summary(summary: dict[str, Any]) -> None:
+    """Print a report's headline numbers per family: log-mel L1, SI-SDR, levels, onsets."""
     for family, row in summary["families"].items():
         base = row["baseline"]
         versus = "" if base is None else f" (baseline {base['log_mel_l1']:.3f})"
@@ -115,7 +121,6 @@ def eval_codec(
         kept = row["codec"]["preservation"]
         shown = "n/a (no onsets)" if kept is None else f"{kept:.3f}"
         typer.echo(f"{family}: onset preservation {shown}")
-    typer.echo(f"wrote {output / 'report.md'}")
 
 
 def register(app: typer.Typer) -> None:
