@@ -9,7 +9,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,10 @@ from latentroom.analysis.predictors import (
 )
 from latentroom.analysis.splits import Prepared, prepare
 from latentroom.progress import Progress
+
+if TYPE_CHECKING:
+    from latentroom.analysis.memory.evaluate import Fitted
+    from latentroom.analysis.memory.hashing import HashPlan
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +70,7 @@ def run_memory(
     memory, memory_info, prepared
         The ``memory`` section (headline numbers with 95 % intervals), its details, the split.
     """
-    from latentroom.analysis.memory.evaluate import (
-        Fitted,
-        free_rollouts,
-        table_usage,
-        teacher_forced,
-    )
+    from latentroom.analysis.memory.evaluate import Fitted
     from latentroom.analysis.memory.hashing import plan_tables
     from latentroom.analysis.memory.model import n_parameters
     from latentroom.analysis.memory.train import Scaler, TrainSettings, train_model
@@ -110,17 +109,10 @@ def run_memory(
         seconds[f"train_{name}"] = time.perf_counter() - start
     fitted = Fitted(memory, plain, marginal, scaler, stats["mean"], floor_variance(stats["var"]))
     start = time.perf_counter()
-    rows_of = {int(item): j for j, item in enumerate(prepared.split.eval)}
-    teacher = teacher_forced(eval_windows, rows_of, fitted, device)
     stride = _rollout_stride(prepared, config)
-    rolled = free_rollouts(
-        eval_windows, rows_of, fitted, config.rollout, stride=stride, device=device
+    teacher, rolled, usage = _evaluate(
+        prepared, config, (train, eval_windows), fitted, plan, stride, device, progress
     )
-    if progress is not None:
-        progress(1)
-    usage = table_usage(train, eval_windows, fitted, plan, config.codes, device)
-    if progress is not None:
-        progress(1)
     seconds["eval"] = time.perf_counter() - start
     counts = {"memory": target, "no_memory": n_parameters(plain)}
     section = _section(prepared, config, teacher, rolled, counts, usage)
@@ -131,18 +123,63 @@ def run_memory(
                 "training diverged (non-finite loss); the best earlier epoch was kept"
             )
     section["parameters"]["tolerance"] = _tolerance(config.context, d, width)
-    info = {
+    marginal_info = {"name": marginal_name, "validation_nll": marginal_val}
+    info = _details(config, prepared, marginal_info, plan, stride, trainings, seconds)
+    return section, info, prepared
+
+
+def _details(
+    config: MemoryConfig,
+    prepared: Prepared,
+    marginal: dict[str, Any],
+    plan: HashPlan,
+    stride: int,
+    trainings: dict[str, Any],
+    seconds: dict[str, float],
+) -> dict[str, Any]:
+    """The ``memory_info`` section: settings, the marginal, quantiser, tables, training, times."""
+    return {
         "settings": asdict(config),
-        "state_dim": d,
+        "state_dim": prepared.scan.latent_dim,
         "frame_rate": float(prepared.source.frame_rate),
-        "best_marginal": {"name": marginal_name, "validation_nll": marginal_val},
+        "best_marginal": marginal,
         "quantiser": {"kind": "k-means on centred states / overall RMS", "codes": config.codes},
         "tables": {"sizes": list(plan.sizes), "orders": list(plan.orders)},
         "rollout_windows_stride": stride,
         "training": {name: asdict(t) for name, t in trainings.items()},
         "seconds": seconds,
     }
-    return section, info, prepared
+
+
+def _evaluate(
+    prepared: Prepared,
+    config: MemoryConfig,
+    windows: tuple[Windows, Windows],
+    fitted: Fitted,
+    plan: HashPlan,
+    stride: int,
+    device: str,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Teacher-forced scores, free rollouts and table usage of the fitted models.
+
+    ``windows`` holds the training and evaluation windows; ``progress`` gets 1 after the
+    rollouts and 1 after the table usage.
+    """
+    from latentroom.analysis.memory.evaluate import free_rollouts, table_usage, teacher_forced
+
+    train, eval_windows = windows
+    rows_of = {int(item): j for j, item in enumerate(prepared.split.eval)}
+    teacher = teacher_forced(eval_windows, rows_of, fitted, device)
+    rolled = free_rollouts(
+        eval_windows, rows_of, fitted, config.rollout, stride=stride, device=device
+    )
+    if progress is not None:
+        progress(1)
+    usage = table_usage(train, eval_windows, fitted, plan, config.codes, device)
+    if progress is not None:
+        progress(1)
+    return teacher, rolled, usage
 
 
 def _build_models(
