@@ -102,17 +102,7 @@ def train_model(
     CheckpointError
         ``checkpoint`` exists but was written for other settings or data (``key``).
     """
-    # The tables get sparse (lazy) Adam: a slot moves only in steps where its n-gram occurs.
-    # Dense Adam would keep moving every slot on stale momentum after each hit, ~10 times the
-    # step, which left the lookups jittering far from their values.
-    tables = table_parameters(net)
-    in_tables = {id(p) for p in tables}
-    optimisers: list[torch.optim.Optimizer] = [
-        torch.optim.Adam([p for p in net.parameters() if id(p) not in in_tables],
-                         lr=settings.learning_rate),
-    ]  # fmt: skip
-    if tables:
-        optimisers.append(torch.optim.SparseAdam(tables, lr=settings.table_learning_rate))
+    optimisers = _optimisers(net, settings)
     bases = [o.param_groups[0]["lr"] for o in optimisers]
     best, best_state, stale = math.inf, copy.deepcopy(net.state_dict()), 0
     done = Training()
@@ -167,6 +157,22 @@ def train_model(
     net.load_state_dict(best_state)
     net.eval()
     return done
+
+
+def _optimisers(net: DynamicsNet, settings: TrainSettings) -> list[torch.optim.Optimizer]:
+    """Adam for the network, sparse Adam for its lookup tables (when it has any)."""
+    # The tables get sparse (lazy) Adam: a slot moves only in steps where its n-gram occurs.
+    # Dense Adam would keep moving every slot on stale momentum after each hit, ~10 times the
+    # step, which left the lookups jittering far from their values.
+    tables = table_parameters(net)
+    in_tables = {id(p) for p in tables}
+    optimisers: list[torch.optim.Optimizer] = [
+        torch.optim.Adam([p for p in net.parameters() if id(p) not in in_tables],
+                         lr=settings.learning_rate),
+    ]  # fmt: skip
+    if tables:
+        optimisers.append(torch.optim.SparseAdam(tables, lr=settings.table_learning_rate))
+    return optimisers
 
 
 def _load(checkpoint: Path, key: str, device: str) -> dict[str, Any]:
