@@ -171,13 +171,13 @@ class Decoder(nn.Module):
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
-        self.frame_hop = config.main_hop
+        self.main_hop = config.main_hop
         self.n_fft = config.main_n_fft
         self.hop_length = config.hop_length
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
         # Phase advance over one hop of a sinusoid centred on each bin: the increment's origin.
         bins = torch.arange(self.n_fft // 2 + 1, dtype=torch.float32)
-        advance = 2 * math.pi * bins * self.frame_hop / self.n_fft
+        advance = 2 * math.pi * bins * self.main_hop / self.n_fft
         self.register_buffer("bin_advance", advance, persistent=False)
         self.phase = config.phase
         self.n_bins = self.n_fft // 2 + 1
@@ -194,7 +194,7 @@ class Decoder(nn.Module):
         self.level_window = config.level_window
         self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
-        upsample = config.hop_length // self.frame_hop
+        upsample = config.hop_length // self.main_hop
         self.up = nn.ConvTranspose1d(config.channels, config.channels, upsample, stride=upsample)
         self.frame_blocks = _blocks(config, config.n_decoder_frame_blocks)
         self.norm = nn.LayerNorm(config.channels)
@@ -245,7 +245,7 @@ class Decoder(nn.Module):
                 tonal = torch.nn.functional.pad(tonal, (0, n - k))
             spec = spec + tonal
         n_samples = z.shape[-1] * self.hop_length
-        y = self._istft(spec, n_samples, self.n_fft, self.frame_hop, self.window)
+        y = self._istft(spec, n_samples, self.n_fft, self.main_hop, self.window)
         for fine_head in self.fine_head:
             fine = fine_head(latent.transpose(1, 2))
             k = self.fine_bins
