@@ -65,6 +65,9 @@ def main() -> None:
     parser.add_argument("--decoder-fft", type=int, default=0, help="decoder main-head frame size")
     parser.add_argument("--level-window", type=int, default=1, help="frames the level match spans")
     parser.add_argument("--level-blend", action="store_true", help="add the level gate")
+    parser.add_argument(
+        "--level-k-weighted", action="store_true", help="K-weighted RMS channel and match"
+    )
     args = parser.parse_args()
 
     source, config = read_weights(args.source)
@@ -75,6 +78,7 @@ def main() -> None:
         n_decoder_frame_blocks=blocks,
         level_window=args.level_window,
         level_blend=args.level_blend,
+        level_k_weighted=args.level_k_weighted,
     )
     if args.decoder_fft:
         new_config = replace(

@@ -10,7 +10,12 @@ import torch
 
 from builtin_tiny import TINY_MODEL
 from latentroom.codecs.builtin_config import BuiltinConfig
-from latentroom.codecs.builtin_levels import frame_levels, match_levels
+from latentroom.codecs.builtin_levels import (
+    frame_levels,
+    k_weighted,
+    k_weighting_filters,
+    match_levels,
+)
 from latentroom.codecs.builtin_model import build_model
 
 HOP = 256
@@ -176,11 +181,68 @@ def test_silence_stays_silent_and_a_silent_output_is_not_blown_up():
     assert float(match_levels(torch.full((1, 1, 4 * HOP), 0.5), quiet, HOP).abs().max()) < 1e-5
 
 
-@pytest.fixture(params=[1, 5, -5], ids=["per-frame", "window-5", "window-5-blend"])
+def test_k_weighting_scales_each_tone_by_the_bs1770_response():
+    from scipy.signal import freqz, lfilter
+
+    from latentroom.audio.loudness import k_weighting
+
+    rate, n = 16_000, 16_000
+    filters = k_weighting_filters(rate)
+    b1, a1, b2, a2 = k_weighting(rate)
+    t = torch.arange(n, dtype=torch.float64) / rate
+    for hz in (20.0, 100.0, 1000.0, 5000.0):  # whole periods in the buffer: one FFT bin each
+        tone = torch.sin(2 * math.pi * hz * t)[None]
+        gain_db = 20 * math.log10(float(k_weighted(tone, filters.double()).std() / tone.std()))
+        response = np.abs(freqz(b1, a1, [hz], fs=rate)[1] * freqz(b2, a2, [hz], fs=rate)[1])
+        # to 0.01 dB: the model keeps the coefficients in float32
+        assert gain_db == pytest.approx(20 * math.log10(float(response[0])), abs=0.01)
+        # the IIR filters' steady state (after their transient) has the same level
+        steady = lfilter(b2, a2, lfilter(b1, a1, tone[0].numpy()))[n // 2 :]
+        assert gain_db == pytest.approx(20 * math.log10(steady.std() / 0.5**0.5), abs=0.05)
+    # the shelf lifts the highs by about 4 dB and the high-pass cuts 20 Hz by about 14 dB
+    assert 20 * math.log10(float(k_weighted(torch.sin(2 * math.pi * 5000.0 * t)[None],
+                                           filters.double()).std() / 0.5**0.5)) > 3.5  # fmt: skip
+
+
+def test_a_k_weighted_match_keeps_the_loudness_of_a_tilted_output():
+    """A decoder that drew the input's energy an octave lower keeps the energy but not the
+    loudness with the plain match; the K-weighted match keeps the loudness."""
+    from latentroom.audio.loudness import integrated_loudness
+
+    rate, n_frames = TINY_MODEL["sample_rate"], 64
+    t = torch.arange(n_frames * HOP, dtype=torch.float64) / rate
+    x = 0.1 * torch.sin(2 * math.pi * 3000.0 * t)[None]  # on the shelf: K-weighting adds ~4 dB
+    y = 0.1 * torch.sin(2 * math.pi * 60.0 * t)[None, None]  # near the high-pass: it loses
+    filters = k_weighting_filters(rate).double()
+
+    def full_scale_peaks(levels: torch.Tensor) -> torch.Tensor:
+        # The RMS stage alone: the limiter would hold the low tone to the high one's peak.
+        return torch.cat([levels[:, :1], torch.zeros_like(levels[:, 1:])], dim=1)
+
+    plain = match_levels(y, full_scale_peaks(frame_levels(x, HOP)), HOP)
+    target = full_scale_peaks(frame_levels(x, HOP, filters))
+    weighted = match_levels(y, target, HOP, weighting=filters)
+
+    def lufs(v: torch.Tensor) -> float:
+        return integrated_loudness(v.reshape(1, -1).numpy(), rate)
+
+    assert abs(lufs(plain) - lufs(x)) > 3.0
+    assert lufs(weighted) == pytest.approx(lufs(x), abs=0.3)
+
+
+@pytest.fixture(params=[1, 5, -5, 3], ids=["per-frame", "window-5", "window-5-blend", "k-window-3"])
 def level_model(request):
     window, blend = abs(request.param), request.param < 0
-    config = BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=window, level_blend=blend)
+    config = BuiltinConfig(
+        **TINY_MODEL, level_channels=2, level_window=window, level_blend=blend,
+        level_k_weighted=request.param == 3,
+    )  # fmt: skip
     return build_model(config, seed=3).eval(), config
+
+
+def _weighting(model, config):
+    """The K-weighting filters the model's level channels use, or None."""
+    return model.encoder.k_filters if config.level_k_weighted else None
 
 
 def test_the_level_gate_starts_at_an_even_blend():
@@ -202,7 +264,7 @@ def test_encoder_appends_exact_levels_and_sampling_leaves_them_alone(level_model
         sampled = model.encode(x, sample=True, generator=torch.Generator().manual_seed(1))
     assert mu.shape == (2, config.code_dim, 6)
     padded = torch.nn.functional.pad(x[:, 0], (0, 6 * HOP - x.shape[-1]))
-    assert torch.allclose(mu[:, -2:], frame_levels(padded, HOP))
+    assert torch.allclose(mu[:, -2:], frame_levels(padded, HOP, _weighting(model, config)))
     assert torch.equal(sampled[:, -2:], mu[:, -2:])
     assert not torch.equal(sampled[:, :-2], mu[:, :-2])
 
@@ -214,7 +276,7 @@ def test_decoded_frames_carry_the_encoded_levels(level_model):
     with torch.no_grad():
         z = model.encode(x)
         y = model.decoder(z)
-    rms_error_db = 20 * (frame_levels(y[:, 0], HOP) - z[:, -2:])[0, 0]
+    rms_error_db = 20 * (frame_levels(y[:, 0], HOP, _weighting(model, config)) - z[:, -2:])[0, 0]
     peak_excess_db = 20 * (frame_levels(y[:, 0], HOP) - z[:, -2:])[0, 1]
     # Even an untrained decoder comes back at the input's levels, within the limiter's 0.5 dB.
     assert float(peak_excess_db.max()) <= 20 * math.log10(1.0593) + 1e-3
@@ -246,6 +308,10 @@ def test_level_channels_must_be_0_or_2_and_the_window_odd():
         BuiltinConfig(**TINY_MODEL, level_channels=2, level_blend=True)
     with pytest.raises(ConfigError, match="level_blend must be true or false"):
         BuiltinConfig(**TINY_MODEL, level_channels=2, level_window=5, level_blend=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="level_k_weighted weights the level channels"):
+        BuiltinConfig(**TINY_MODEL, level_k_weighted=True)
+    with pytest.raises(ConfigError, match="level_k_weighted must be true or false"):
+        BuiltinConfig(**TINY_MODEL, level_channels=2, level_k_weighted="yes")  # type: ignore[arg-type]
 
 
 def test_nn_tilde_export_reports_the_level_dims(level_model):

@@ -49,6 +49,10 @@ class BuiltinConfig:
     # With level_window > 1: the decoder also predicts, per latent frame, how far to follow the
     # per-frame match instead (onsets need it, steady noise does not).
     level_blend: bool = False
+    # With level channels: the RMS channel and the decoder's match read K-weighted frames (the
+    # BS.1770 filters of integrated loudness), so a decoder that tilts the spectrum cannot move
+    # the loudness away from the input's (builtin_levels.k_weighted).
+    level_k_weighted: bool = False
     # The decoder's main iSTFT head may use shorter frames than the encoder reads, to draw
     # transient edges sharper (0 = the encoder's n_fft / frame_hop).
     n_fft_decoder: int = 0  # decoder main-head iSTFT size (multiple of decoder_hop)
@@ -85,6 +89,16 @@ class BuiltinConfig:
         if not isinstance(self.level_blend, bool):
             raise ConfigError(
                 f"builtin config: level_blend must be true or false; got {self.level_blend!r}"
+            )
+        if not isinstance(self.level_k_weighted, bool):
+            raise ConfigError(
+                "builtin config: level_k_weighted must be true or false; "
+                f"got {self.level_k_weighted!r}"
+            )
+        if self.level_k_weighted and not self.level_channels:
+            raise ConfigError(
+                "builtin config: level_k_weighted weights the level channels; it needs "
+                "level_channels 2"
             )
         if self.level_blend and (not self.level_channels or self.level_window == 1):
             raise ConfigError(

@@ -21,14 +21,59 @@ import torch
 # (nearly) silent stays quiet instead of turning numerical noise into sound.
 
 
-def frame_levels(x: torch.Tensor, hop: int) -> torch.Tensor:
+def frame_levels(x: torch.Tensor, hop: int, weighting: torch.Tensor | None = None) -> torch.Tensor:
     """RMS and peak per frame of ``x`` [shape=(B, T * hop)] as log10 amplitude [shape=(B, 2, T)].
 
-    Channel 0 is the RMS, channel 1 the sample peak; both floored at 1e-6 (-120 dBFS).
+    Channel 0 is the RMS (of ``k_weighted(x, weighting)`` when ``weighting`` is given), channel
+    1 the sample peak; both floored at 1e-6 (-120 dBFS).
     """
     n_frames = x.shape[-1] // hop
-    levels = torch.stack([_frame_rms(x, n_frames, hop), _frame_peak(x, n_frames, hop)], dim=1)
+    weighted = x if weighting is None else k_weighted(x, weighting)
+    levels = torch.stack(
+        [_frame_rms(weighted, n_frames, hop), _frame_peak(x, n_frames, hop)], dim=1
+    )
     return torch.log10(levels.clamp(min=1e-6))
+
+
+def k_weighting_filters(sample_rate: int) -> torch.Tensor:
+    """BS.1770's two K-weighting biquads at ``sample_rate`` as [shape=(2, 2, 3)]:
+    ``[filter, (b, a), coefficient]`` (``latentroom.audio.loudness.k_weighting``)."""
+    import numpy as np
+
+    from latentroom.audio.loudness import k_weighting
+
+    b1, a1, b2, a2 = k_weighting(sample_rate)
+    return torch.tensor(np.stack([[b1, a1], [b2, a2]]), dtype=torch.float32)
+
+
+def k_weighted(x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
+    """``x`` [shape=(..., N)] through the magnitude of ``filters`` [shape=(F, 2, 3)], by FFT.
+
+    Zero phase and circular over the buffer: only frame energies are read from the result, and
+    a level channel has to stay aligned with the frame it describes (the IIR filters' phase
+    would move a hit's weighted energy later).
+    """
+    n = x.shape[-1]
+    w = torch.arange(n // 2 + 1, dtype=x.dtype, device=x.device) * (6.283185307179586 / n)
+    # cos and sin of w and 2w once, for all four polynomials: per-polynomial trig cost as
+    # much as the two FFTs on a 30 s buffer.
+    cos1, sin1 = torch.cos(w), torch.sin(w)
+    cos2, sin2 = 2.0 * cos1 * cos1 - 1.0, 2.0 * sin1 * cos1
+    power = torch.ones_like(w)
+    for i in range(filters.shape[0]):
+        power = power * _power(filters[i, 0], cos1, sin1, cos2, sin2)
+        power = power / _power(filters[i, 1], cos1, sin1, cos2, sin2)
+    gain = torch.sqrt(power)
+    return torch.fft.irfft(torch.fft.rfft(x) * gain, n=n)
+
+
+def _power(
+    c: torch.Tensor, cos1: torch.Tensor, sin1: torch.Tensor, cos2: torch.Tensor, sin2: torch.Tensor
+) -> torch.Tensor:
+    """``|c0 + c1 e^-iw + c2 e^-2iw|**2`` from the cosines and sines of ``w`` and ``2w``."""
+    real = c[0] + c[1] * cos1 + c[2] * cos2
+    imag = c[1] * sin1 + c[2] * sin2
+    return real * real + imag * imag
 
 
 def match_levels(
@@ -37,8 +82,13 @@ def match_levels(
     hop: int,
     window: int = 1,
     blend: torch.Tensor | None = None,
+    weighting: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rescale ``y`` [shape=(B, 1, T * hop)] to the frame ``levels`` [shape=(B, 2, T)].
+
+    With ``weighting`` (the K-weighting filters, as ``frame_levels`` measured the RMS channel
+    with them) step 1 matches the K-weighted RMS of ``y``'s frames; the gain is applied to
+    ``y`` itself, so the weighted frames scale with it (the gain is smooth over a frame).
 
     Two steps, both with smooth gains (no steps at frame edges, which would click):
 
@@ -72,7 +122,7 @@ def match_levels(
     n_frames = levels.shape[2]
     target_rms = torch.pow(10.0, levels[:, 0].clamp(max=0.0))
     target_peak = (1.0593 * torch.pow(10.0, levels[:, 1])).clamp(max=1.0)
-    halves = _HalfFrames(y, n_frames, hop)
+    halves = _HalfFrames(y, n_frames, hop, None if weighting is None else k_weighted(y, weighting))
     if window > 1:
         # One smooth correction, not refined: where the decoder drew a burst a frame away from
         # the input's, no gain meets every overlapping span, and refining oscillates there.
@@ -96,18 +146,22 @@ def match_levels(
 class _HalfFrames:
     """What the refinement needs of ``y`` [shape=(B, 1, T * hop)], per half frame ``k``.
 
-    ``moments[:, k]`` are the sums of ``y**2``, ``u * y**2`` and ``u**2 * y**2`` over the half
-    frame, with ``u = j / (hop / 2)`` the sample's place between the two knots (as the linear
-    curve interpolates); ``block_peaks[:, k, b]`` is the sample peak of block ``b`` of
+    ``moments[:, k]`` are the sums of ``e**2``, ``u * e**2`` and ``u**2 * e**2`` over the half
+    frame, with ``e`` the signal whose energy is matched (``weighted``, the K-weighted ``y``,
+    or ``y`` itself) and ``u = j / (hop / 2)`` the sample's place between the two knots (as the
+    linear curve interpolates); ``block_peaks[:, k, b]`` is the sample peak of block ``b`` of
     ``n_blocks`` in it, and ``block_u`` the first and last ``u`` of each block.
     """
 
-    def __init__(self, y: torch.Tensor, n_frames: int, hop: int) -> None:
+    def __init__(
+        self, y: torch.Tensor, n_frames: int, hop: int, weighted: torch.Tensor | None = None
+    ) -> None:
         half = hop // 2
         n_blocks = 16 if half % 16 == 0 else 1  # hop is a power of two: 32 samples at 1024
         segments = y.reshape(y.shape[0], 2 * n_frames, half)
+        energies = segments if weighted is None else weighted.reshape(segments.shape)
         u = torch.arange(half, dtype=y.dtype, device=y.device) / half
-        self.moments = segments.square() @ torch.stack([torch.ones_like(u), u, u * u], dim=1)
+        self.moments = energies.square() @ torch.stack([torch.ones_like(u), u, u * u], dim=1)
         blocked = segments.abs().reshape(y.shape[0], 2 * n_frames, n_blocks, -1)
         self.block_peaks = blocked.amax(dim=3)
         blocks = u.reshape(n_blocks, -1)

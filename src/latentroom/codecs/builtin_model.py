@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from latentroom.codecs.builtin_config import LONG_DECIMATION, LOWPASS_TAPS, BuiltinConfig
-from latentroom.codecs.builtin_levels import frame_levels, match_levels
+from latentroom.codecs.builtin_levels import frame_levels, k_weighting_filters, match_levels
 
 
 def _lowpass_kernel() -> torch.Tensor:
@@ -67,6 +67,7 @@ class Encoder(nn.Module):
 
     window: torch.Tensor
     window_short: torch.Tensor
+    k_filters: torch.Tensor
     window_long: torch.Tensor
     lowpass: torch.Tensor
 
@@ -109,6 +110,9 @@ class Encoder(nn.Module):
         self.norm = nn.GroupNorm(1, config.channels)
         self.head = nn.Conv1d(config.channels, 2 * config.latent_dim, 3, padding=1)
         self.level_channels = config.level_channels
+        self.level_k_weighted = config.level_k_weighted
+        filters = k_weighting_filters(config.sample_rate)
+        self.register_buffer("k_filters", filters, persistent=False)
 
     def _log_magnitude(
         self, x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, n_bins: int
@@ -154,7 +158,10 @@ class Encoder(nn.Module):
         mu, logvar = self.head(self.norm(h)).chunk(2, dim=1)
         mu = mu[..., :n_frames]
         if self.level_channels:
-            levels = frame_levels(flat[:, : n_frames * self.hop_length], self.hop_length)
+            weighting: torch.Tensor | None = None
+            if self.level_k_weighted:
+                weighting = self.k_filters
+            levels = frame_levels(flat[:, : n_frames * self.hop_length], self.hop_length, weighting)
             mu = torch.cat([mu, levels], dim=1)
         return mu, logvar[..., :n_frames].clamp(-12.0, 6.0)
 
@@ -168,6 +175,7 @@ class Decoder(nn.Module):
     window: torch.Tensor
     window_fine: torch.Tensor
     bin_advance: torch.Tensor
+    k_filters: torch.Tensor
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
@@ -192,6 +200,9 @@ class Decoder(nn.Module):
         )
         self.level_channels = config.level_channels
         self.level_window = config.level_window
+        self.level_k_weighted = config.level_k_weighted
+        filters = k_weighting_filters(config.sample_rate)
+        self.register_buffer("k_filters", filters, persistent=False)
         self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         upsample = config.hop_length // self.main_hop
@@ -258,8 +269,11 @@ class Decoder(nn.Module):
             blend: torch.Tensor | None = None
             for gate in self.level_gate:
                 blend = torch.sigmoid(gate(latent)).squeeze(1)
+            weighting: torch.Tensor | None = None
+            if self.level_k_weighted:
+                weighting = self.k_filters
             levels = z[:, -self.level_channels :]
-            y = match_levels(y, levels, self.hop_length, self.level_window, blend)
+            y = match_levels(y, levels, self.hop_length, self.level_window, blend, weighting)
         return y
 
     def _spectrum(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
