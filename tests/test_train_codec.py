@@ -257,6 +257,29 @@ def test_level_term_measures_a_gain_in_log_energy():
     )
 
 
+def test_a_k_weighted_level_term_sees_a_tilt_the_plain_one_does_not():
+    """A 3 kHz tone drawn as a 100 Hz tone of the same energy: the plain level term reads no
+    change, the K-weighted one the K-weighting's gain difference, in log energy (frames and
+    segment: twice); rescaled to the same K-weighted energy, it reads none."""
+    from scipy.signal import freqz
+
+    from latentroom.audio.loudness import k_weighting
+
+    rate = 16_000
+    t = torch.arange(16_000) / rate
+    high = (0.1 * torch.sin(2 * torch.pi * 3000.0 * t)).reshape(1, 1, -1)
+    low = (0.1 * torch.sin(2 * torch.pi * 100.0 * t)).reshape(1, 1, -1)
+    plain = ReconstructionLoss(rate, level_weight=1.0)(low, high)["level"]
+    weighted = ReconstructionLoss(rate, level_weight=1.0, level_k_weighted=True)
+    assert float(plain) < 0.01
+    b1, a1, b2, a2 = k_weighting(rate)
+    gain = [abs(freqz(b1, a1, [f], fs=rate)[1][0] * freqz(b2, a2, [f], fs=rate)[1][0])
+            for f in (100.0, 3000.0)]  # fmt: skip
+    expected = 2 * abs(np.log(gain[0] ** 2 / gain[1] ** 2))
+    assert float(weighted(low, high)["level"]) == pytest.approx(expected, rel=0.02)
+    assert float(weighted(low * gain[1] / gain[0], high)["level"]) < 0.02
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

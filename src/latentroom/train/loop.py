@@ -154,6 +154,7 @@ def train_codec(
             config.model.sample_rate,
             mel_weight=config.mel_weight,
             level_weight=config.level_weight,
+            level_k_weighted=config.model.level_k_weighted,
         )
         loss_fn.to(where.device)
         state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)

@@ -41,6 +41,7 @@ class ReconstructionLoss(torch.nn.Module):
     """Multi-resolution STFT loss plus weighted log-mel and level L1s, on waveforms [(B, 1, N)]."""
 
     mel_basis: torch.Tensor
+    level_bins: torch.Tensor
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class ReconstructionLoss(torch.nn.Module):
         mel_weight: float = 1.0,
         level_weight: float = 0.0,
         n_mels: int = 80,
+        level_k_weighted: bool = False,
     ) -> None:
         super().__init__()
         self.mel_weight = mel_weight
@@ -56,6 +58,13 @@ class ReconstructionLoss(torch.nn.Module):
         # the filterbank log-mel L1 uses in `codec eval` (evaluation/spectral.py), in float32
         fbank = mel_filterbank(sample_rate, FFT_SIZES[0], n_mels).astype(np.float32)
         self.register_buffer("mel_basis", torch.from_numpy(fbank), persistent=False)
+        # With K-weighted level channels the level term weighs each bin by the K-weighting's
+        # magnitude too: a plain-energy term would pull the decoder's balance back where the
+        # K-weighted match then needs more gain than the limiter allows (builtin-codec.md).
+        bins = _k_weighting_magnitude(sample_rate, FFT_SIZES[0]) if level_k_weighted else None
+        ones = np.ones(FFT_SIZES[0] // 2 + 1, dtype=np.float32)
+        weights = torch.from_numpy(ones if bins is None else bins)
+        self.register_buffer("level_bins", weights[:, None], persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return ``{"stft", "mel", "level", "total"}`` scalar losses (lower is better)."""
@@ -70,7 +79,21 @@ class ReconstructionLoss(torch.nn.Module):
             if n_fft == FFT_SIZES[0]:
                 mel_p = torch.log(self.mel_basis @ p + LOG_EPS)
                 mel = (mel_p - torch.log(self.mel_basis @ t + LOG_EPS)).abs().mean()
-                level = level_l1(p, t)
+                level = level_l1(p * self.level_bins, t * self.level_bins)
         stft = torch.stack(stft_terms).mean()
         total = stft + self.mel_weight * mel + self.level_weight * level
         return {"stft": stft, "mel": mel, "level": level, "total": total}
+
+
+def _k_weighting_magnitude(sample_rate: int, n_fft: int) -> np.ndarray:
+    """BS.1770 K-weighting's magnitude at the ``n_fft // 2 + 1`` bins [shape=(n_fft // 2 + 1,)]."""
+    from scipy.signal import freqz
+
+    from latentroom.audio.loudness import k_weighting
+
+    b1, a1, b2, a2 = k_weighting(sample_rate)
+    worn = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    response = (
+        freqz(b1, a1, worN=worn, fs=sample_rate)[1] * freqz(b2, a2, worN=worn, fs=sample_rate)[1]
+    )
+    return np.abs(response).astype(np.float32)
