@@ -54,7 +54,14 @@ def k_weighted(x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     would move a hit's weighted energy later).
     """
     n = x.shape[-1]
-    w = torch.arange(n // 2 + 1, dtype=x.dtype, device=x.device) * (6.283185307179586 / n)
+    return torch.fft.irfft(torch.fft.rfft(x) * k_weighting_gain(n, filters.to(x.dtype)), n=n)
+
+
+def k_weighting_gain(n_fft: int, filters: torch.Tensor) -> torch.Tensor:
+    """Magnitude of ``filters`` [shape=(F, 2, 3)] at the bins of an ``n_fft``-point rfft
+    [shape=(n_fft // 2 + 1,)], in the filters' dtype and device."""
+    w = torch.arange(n_fft // 2 + 1, dtype=filters.dtype, device=filters.device)
+    w = w * (6.283185307179586 / n_fft)
     # cos and sin of w and 2w once, for all four polynomials: per-polynomial trig cost as
     # much as the two FFTs on a 30 s buffer.
     cos1, sin1 = torch.cos(w), torch.sin(w)
@@ -63,8 +70,7 @@ def k_weighted(x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     for i in range(filters.shape[0]):
         power = power * _power(filters[i, 0], cos1, sin1, cos2, sin2)
         power = power / _power(filters[i, 1], cos1, sin1, cos2, sin2)
-    gain = torch.sqrt(power)
-    return torch.fft.irfft(torch.fft.rfft(x) * gain, n=n)
+    return torch.sqrt(power)
 
 
 def _power(

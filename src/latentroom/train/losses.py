@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latentroom.codecs.builtin_levels import k_weighting_filters, k_weighting_gain
 from latentroom.evaluation.spectral import mel_filterbank
 
 FFT_SIZES = (
@@ -61,9 +62,10 @@ class ReconstructionLoss(torch.nn.Module):
         # With K-weighted level channels the level term weighs each bin by the K-weighting's
         # magnitude too: a plain-energy term would pull the decoder's balance back where the
         # K-weighted match then needs more gain than the limiter allows (builtin-codec.md).
-        bins = _k_weighting_magnitude(sample_rate, FFT_SIZES[0]) if level_k_weighted else None
-        ones = np.ones(FFT_SIZES[0] // 2 + 1, dtype=np.float32)
-        weights = torch.from_numpy(ones if bins is None else bins)
+        if level_k_weighted:
+            weights = k_weighting_gain(FFT_SIZES[0], k_weighting_filters(sample_rate))
+        else:
+            weights = torch.ones(FFT_SIZES[0] // 2 + 1)
         self.register_buffer("level_bins", weights[:, None], persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -83,17 +85,3 @@ class ReconstructionLoss(torch.nn.Module):
         stft = torch.stack(stft_terms).mean()
         total = stft + self.mel_weight * mel + self.level_weight * level
         return {"stft": stft, "mel": mel, "level": level, "total": total}
-
-
-def _k_weighting_magnitude(sample_rate: int, n_fft: int) -> np.ndarray:
-    """BS.1770 K-weighting's magnitude at the ``n_fft // 2 + 1`` bins [shape=(n_fft // 2 + 1,)]."""
-    from scipy.signal import freqz
-
-    from latentroom.audio.loudness import k_weighting
-
-    b1, a1, b2, a2 = k_weighting(sample_rate)
-    worn = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    response = (
-        freqz(b1, a1, worN=worn, fs=sample_rate)[1] * freqz(b2, a2, worN=worn, fs=sample_rate)[1]
-    )
-    return np.abs(response).astype(np.float32)

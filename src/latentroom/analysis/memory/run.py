@@ -31,6 +31,8 @@ from latentroom.progress import Progress
 if TYPE_CHECKING:
     from latentroom.analysis.memory.evaluate import Fitted
     from latentroom.analysis.memory.hashing import HashPlan
+    from latentroom.analysis.memory.model import DynamicsNet
+    from latentroom.analysis.memory.train import Scaler, Training, TrainSettings
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ def run_memory(
     from latentroom.analysis.memory.evaluate import Fitted
     from latentroom.analysis.memory.hashing import plan_tables
     from latentroom.analysis.memory.model import n_parameters
-    from latentroom.analysis.memory.train import Scaler, TrainSettings, train_model
+    from latentroom.analysis.memory.train import Scaler, TrainSettings
 
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -97,16 +99,11 @@ def run_memory(
         config.max_epochs, config.patience, config.batch_size, config.learning_rate,
         config.table_learning_rate, config.max_windows_per_epoch, config.seed,
     )  # fmt: skip
-    key = _key(config, prepared, data_key)
-    trainings = {}
-    for name, net in (("memory", memory), ("no_memory", plain)):
-        start = time.perf_counter()
-        path = checkpoints / f"{name}.pt" if checkpoints is not None else None
-        trainings[name] = train_model(
-            net, train, val, settings, scaler, device=device, checkpoint=path, key=key,
-            progress=progress,
-        )  # fmt: skip
-        seconds[f"train_{name}"] = time.perf_counter() - start
+    trainings = _train_both(
+        {"memory": memory, "no_memory": plain}, (train, val), settings, scaler, device=device,
+        checkpoints=checkpoints, key=_key(config, prepared, data_key), progress=progress,
+        seconds=seconds,
+    )  # fmt: skip
     fitted = Fitted(memory, plain, marginal, scaler, stats["mean"], floor_variance(stats["var"]))
     start = time.perf_counter()
     stride = _rollout_stride(prepared, config)
@@ -126,6 +123,35 @@ def run_memory(
     marginal_info = {"name": marginal_name, "validation_nll": marginal_val}
     info = _details(config, prepared, marginal_info, plan, stride, trainings, seconds)
     return section, info, prepared
+
+
+def _train_both(
+    nets: dict[str, DynamicsNet],
+    windows: tuple[Windows, Windows],
+    settings: TrainSettings,
+    scaler: Scaler,
+    *,
+    device: str,
+    checkpoints: Path | None,
+    key: str,
+    progress: Progress | None,
+    seconds: dict[str, float],
+) -> dict[str, Training]:
+    """Train each of ``nets`` in turn on the (train, validation) ``windows``, each resumed from
+    its own checkpoint under ``checkpoints``; its time goes to ``seconds["train_<name>"]``."""
+    from latentroom.analysis.memory.train import train_model
+
+    train, val = windows
+    trainings = {}
+    for name, net in nets.items():
+        start = time.perf_counter()
+        path = checkpoints / f"{name}.pt" if checkpoints is not None else None
+        trainings[name] = train_model(
+            net, train, val, settings, scaler, device=device, checkpoint=path, key=key,
+            progress=progress,
+        )  # fmt: skip
+        seconds[f"train_{name}"] = time.perf_counter() - start
+    return trainings
 
 
 def _details(
