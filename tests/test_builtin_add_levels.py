@@ -14,7 +14,7 @@ import torch
 from builtin_tiny import TINY_MODEL
 from latentroom.codecs.builtin import read_weights, write_weights
 from latentroom.codecs.builtin_config import BuiltinConfig
-from latentroom.codecs.builtin_levels import frame_levels, k_weighting_filters, match_levels
+from latentroom.codecs.builtin_levels import frame_levels, k_weighting_bins, match_levels
 from latentroom.codecs.builtin_model import build_model
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "builtin_add_levels.py"
@@ -57,13 +57,13 @@ def test_k_weighted_levels_are_measured_and_matched_k_weighted(tmp_path):
     source = _source(tmp_path)
     assert config.level_k_weighted
     x = torch.randn(1, 1, 12 * 256, generator=torch.Generator().manual_seed(1)) * 0.3
-    filters = k_weighting_filters(config.sample_rate)
+    bins = k_weighting_bins(config.sample_rate, config.hop_length)
     with torch.no_grad():
         z = model.encode(x)
-        assert torch.allclose(z[:, -2:], frame_levels(x[:, 0], config.hop_length, filters))
+        assert torch.allclose(z[:, -2:], frame_levels(x[:, 0], config.hop_length, bins))
         assert not torch.allclose(z[:, -2], frame_levels(x[:, 0], config.hop_length)[:, 0])
         expected = match_levels(
-            source.decoder(z[:, :-2]), z[:, -2:], config.hop_length, weighting=filters
+            source.decoder(z[:, :-2]), z[:, -2:], config.hop_length, weighting=bins
         )
         assert torch.allclose(model.decoder(z), expected, atol=1e-6)
 

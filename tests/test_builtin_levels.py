@@ -12,8 +12,10 @@ from builtin_tiny import TINY_MODEL
 from latentroom.codecs.builtin_config import BuiltinConfig
 from latentroom.codecs.builtin_levels import (
     frame_levels,
-    k_weighted,
+    k_weighted_share,
+    k_weighting_bins,
     k_weighting_filters,
+    k_weighting_gain,
     match_levels,
 )
 from latentroom.codecs.builtin_model import build_model
@@ -181,27 +183,47 @@ def test_silence_stays_silent_and_a_silent_output_is_not_blown_up():
     assert float(match_levels(torch.full((1, 1, 4 * HOP), 0.5), quiet, HOP).abs().max()) < 1e-5
 
 
-def test_k_weighting_scales_each_tone_by_the_bs1770_response():
-    from scipy.signal import freqz, lfilter
+def test_k_weighting_gain_is_the_bs1770_response():
+    from scipy.signal import freqz
 
     from latentroom.audio.loudness import k_weighting
 
-    rate, n = 16_000, 16_000
-    filters = k_weighting_filters(rate)
+    rate, n_fft = 48_000, 2048
     b1, a1, b2, a2 = k_weighting(rate)
-    t = torch.arange(n, dtype=torch.float64) / rate
-    for hz in (20.0, 100.0, 1000.0, 5000.0):  # whole periods in the buffer: one FFT bin each
-        tone = torch.sin(2 * math.pi * hz * t)[None]
-        gain_db = 20 * math.log10(float(k_weighted(tone, filters.double()).std() / tone.std()))
-        response = np.abs(freqz(b1, a1, [hz], fs=rate)[1] * freqz(b2, a2, [hz], fs=rate)[1])
-        # to 0.01 dB: the model keeps the coefficients in float32
-        assert gain_db == pytest.approx(20 * math.log10(float(response[0])), abs=0.01)
-        # the IIR filters' steady state (after their transient) has the same level
-        steady = lfilter(b2, a2, lfilter(b1, a1, tone[0].numpy()))[n // 2 :]
-        assert gain_db == pytest.approx(20 * math.log10(steady.std() / 0.5**0.5), abs=0.05)
-    # the shelf lifts the highs by about 4 dB and the high-pass cuts 20 Hz by about 14 dB
-    assert 20 * math.log10(float(k_weighted(torch.sin(2 * math.pi * 5000.0 * t)[None],
-                                           filters.double()).std() / 0.5**0.5)) > 3.5  # fmt: skip
+    hz = np.arange(n_fft // 2 + 1) * rate / n_fft
+    response = np.abs(freqz(b1, a1, hz, fs=rate)[1] * freqz(b2, a2, hz, fs=rate)[1])
+    gain = k_weighting_gain(n_fft, k_weighting_filters(rate).double()).numpy()
+    # to 0.01 dB above 20 Hz: the model keeps the coefficients in float32
+    audible = hz >= 20.0
+    np.testing.assert_allclose(20 * np.log10(gain[audible]), 20 * np.log10(response[audible]),
+                               atol=0.01)  # fmt: skip
+
+
+@pytest.mark.parametrize("hz", [45.0, 60.0, 100.0, 1000.0, 5000.0])
+def test_k_weighted_share_reads_a_tone_as_the_iir_filters_do(hz):
+    from scipy.signal import lfilter
+
+    from latentroom.audio.loudness import k_weighting
+
+    rate, hop = 48_000, 1024
+    t = torch.arange(64 * hop, dtype=torch.float64) / rate
+    tone = torch.sin(2 * math.pi * hz * t)[None]
+    share = k_weighted_share(tone, hop, k_weighting_bins(rate, hop))
+    assert share.shape == (1, 64)
+    b1, a1, b2, a2 = k_weighting(rate)
+    steady = lfilter(b2, a2, lfilter(b1, a1, tone[0].numpy()))[32 * hop :]  # after the transient
+    expected_db = 10 * math.log10(steady.var() / 0.5)
+    # inner frames (the end frames' windows reach into the zero padding)
+    assert 10 * math.log10(float(share[0, 1:-1].mean())) == pytest.approx(expected_db, abs=0.2)
+
+
+def test_k_weighted_share_of_silence_is_one_and_of_the_highs_about_4_db():
+    bins = k_weighting_bins(48_000, 1024)
+    assert torch.equal(k_weighted_share(torch.zeros(1, 4096), 1024, bins), torch.ones(1, 4))
+    noise = torch.randn(1, 64 * 1024, generator=torch.Generator().manual_seed(0))
+    above_6k = torch.arange(32 * 1024 + 1) > 8192  # rfft bins of 64 * 1024 points at 48 kHz
+    highs = torch.fft.irfft(torch.fft.rfft(noise) * above_6k, n=64 * 1024)
+    assert 10 * math.log10(float(k_weighted_share(highs, 1024, bins).mean())) > 3.5
 
 
 def test_a_k_weighted_match_keeps_the_loudness_of_a_tilted_output():
@@ -213,15 +235,15 @@ def test_a_k_weighted_match_keeps_the_loudness_of_a_tilted_output():
     t = torch.arange(n_frames * HOP, dtype=torch.float64) / rate
     x = 0.1 * torch.sin(2 * math.pi * 3000.0 * t)[None]  # on the shelf: K-weighting adds ~4 dB
     y = 0.1 * torch.sin(2 * math.pi * 60.0 * t)[None, None]  # near the high-pass: it loses
-    filters = k_weighting_filters(rate).double()
+    bins = k_weighting_bins(rate, HOP).double()
 
     def full_scale_peaks(levels: torch.Tensor) -> torch.Tensor:
         # The RMS stage alone: the limiter would hold the low tone to the high one's peak.
         return torch.cat([levels[:, :1], torch.zeros_like(levels[:, 1:])], dim=1)
 
     plain = match_levels(y, full_scale_peaks(frame_levels(x, HOP)), HOP)
-    target = full_scale_peaks(frame_levels(x, HOP, filters))
-    weighted = match_levels(y, target, HOP, weighting=filters)
+    target = full_scale_peaks(frame_levels(x, HOP, bins))
+    weighted = match_levels(y, target, HOP, weighting=bins)
 
     def lufs(v: torch.Tensor) -> float:
         return integrated_loudness(v.reshape(1, -1).numpy(), rate)
@@ -241,8 +263,8 @@ def level_model(request):
 
 
 def _weighting(model, config):
-    """The K-weighting filters the model's level channels use, or None."""
-    return model.encoder.k_filters if config.level_k_weighted else None
+    """The K-weighting bins the model's level channels use, or None."""
+    return model.encoder.k_bins if config.level_k_weighted else None
 
 
 def test_the_level_gate_starts_at_an_even_blend():

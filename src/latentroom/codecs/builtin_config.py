@@ -51,7 +51,7 @@ class BuiltinConfig:
     level_blend: bool = False
     # With level channels: the RMS channel and the decoder's match read K-weighted frames (the
     # BS.1770 filters of integrated loudness), so a decoder that tilts the spectrum cannot move
-    # the loudness away from the input's (builtin_levels.k_weighted).
+    # the loudness away from the input's (builtin_levels.k_weighted_share).
     level_k_weighted: bool = False
     # The decoder's main iSTFT head may use shorter frames than the encoder reads, to draw
     # transient edges sharper (0 = the encoder's n_fft / frame_hop).

@@ -24,14 +24,14 @@ import torch
 def frame_levels(x: torch.Tensor, hop: int, weighting: torch.Tensor | None = None) -> torch.Tensor:
     """RMS and peak per frame of ``x`` [shape=(B, T * hop)] as log10 amplitude [shape=(B, 2, T)].
 
-    Channel 0 is the RMS (of ``k_weighted(x, weighting)`` when ``weighting`` is given), channel
-    1 the sample peak; both floored at 1e-6 (-120 dBFS).
+    Channel 0 is the RMS (K-weighted when ``weighting``, ``k_weighting_bins``, is given:
+    ``k_weighted_share``), channel 1 the sample peak; both floored at 1e-6 (-120 dBFS).
     """
     n_frames = x.shape[-1] // hop
-    weighted = x if weighting is None else k_weighted(x, weighting)
-    levels = torch.stack(
-        [_frame_rms(weighted, n_frames, hop), _frame_peak(x, n_frames, hop)], dim=1
-    )
+    rms = _frame_rms(x, n_frames, hop)
+    if weighting is not None:
+        rms = rms * k_weighted_share(x, hop, weighting).sqrt()
+    levels = torch.stack([rms, _frame_peak(x, n_frames, hop)], dim=1)
     return torch.log10(levels.clamp(min=1e-6))
 
 
@@ -46,15 +46,36 @@ def k_weighting_filters(sample_rate: int) -> torch.Tensor:
     return torch.tensor(np.stack([[b1, a1], [b2, a2]]), dtype=torch.float32)
 
 
-def k_weighted(x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
-    """``x`` [shape=(..., N)] through the magnitude of ``filters`` [shape=(F, 2, 3)], by FFT.
+def k_weighting_bins(sample_rate: int, hop: int) -> torch.Tensor:
+    """What ``k_weighted_share`` needs of the K-weighting, computed once per model: for each
+    bin of a ``2 * hop``-point rfft, its weight in a frame's K-weighted energy (row 0) and in
+    its plain energy (row 1) [shape=(2, hop + 1)]."""
+    # A one-sided spectrum's bins between DC and Nyquist each stand for two.
+    counts = torch.full((hop + 1,), 2.0, dtype=torch.float64)
+    counts[0] = 1.0
+    counts[-1] = 1.0
+    gain = k_weighting_gain(2 * hop, k_weighting_filters(sample_rate).double())
+    return torch.stack([counts * gain.square(), counts]).float()
 
-    Zero phase and circular over the buffer: only frame energies are read from the result, and
-    a level channel has to stay aligned with the frame it describes (the IIR filters' phase
-    would move a hit's weighted energy later).
+
+def k_weighted_share(x: torch.Tensor, hop: int, bins: torch.Tensor) -> torch.Tensor:
+    """The share of each frame's energy that BS.1770's K-weighting keeps [shape=(B, T)] (above
+    1 where the shelf lifts the highs) for ``x`` [shape=(B, T * hop) or (B, 1, T * hop)].
+
+    Read from the spectrum of a Hann window over the frame and half of each neighbour, weighted
+    by ``bins`` (``k_weighting_bins``): zero phase, so the share stays with the frame it
+    describes (the IIR filters' phase would move a hit's weighted energy later). On steady
+    tones it is within 0.2 dB of the IIR filters' from 45 Hz up and 0.6 dB at 30 Hz; one FFT
+    over the whole buffer per side (the first version) cost the codec 45 % of its speed.
     """
-    n = x.shape[-1]
-    return torch.fft.irfft(torch.fft.rfft(x) * k_weighting_gain(n, filters.to(x.dtype)), n=n)
+    n_frames = x.shape[-1] // hop
+    flat = x.reshape(x.shape[0], n_frames * hop)
+    padded = torch.nn.functional.pad(flat, (hop // 2, hop // 2))
+    window = torch.hann_window(2 * hop, dtype=x.dtype, device=x.device)
+    spectrum = torch.fft.rfft(padded.unfold(1, 2 * hop, hop) * window)
+    sums = torch.view_as_real(spectrum).square().sum(dim=3) @ bins.to(x.dtype).t()
+    # Digital silence has no spectrum to weigh: its share is 1.
+    return (sums[..., 0] + 1e-12) / (sums[..., 1] + 1e-12)
 
 
 def k_weighting_gain(n_fft: int, filters: torch.Tensor) -> torch.Tensor:
@@ -92,9 +113,9 @@ def match_levels(
 ) -> torch.Tensor:
     """Rescale ``y`` [shape=(B, 1, T * hop)] to the frame ``levels`` [shape=(B, 2, T)].
 
-    With ``weighting`` (the K-weighting filters, as ``frame_levels`` measured the RMS channel
-    with them) step 1 matches the K-weighted RMS of ``y``'s frames; the gain is applied to
-    ``y`` itself, so the weighted frames scale with it (the gain is smooth over a frame).
+    With ``weighting`` (``k_weighting_bins``, as ``frame_levels`` measured the RMS channel with
+    them) step 1 matches the K-weighted RMS of ``y``'s frames: each frame's energy times its
+    ``k_weighted_share``, which a gain smooth over the frame leaves as it is.
 
     Two steps, both with smooth gains (no steps at frame edges, which would click):
 
@@ -128,7 +149,10 @@ def match_levels(
     n_frames = levels.shape[2]
     target_rms = torch.pow(10.0, levels[:, 0].clamp(max=0.0))
     target_peak = (1.0593 * torch.pow(10.0, levels[:, 1])).clamp(max=1.0)
-    halves = _HalfFrames(y, n_frames, hop, None if weighting is None else k_weighted(y, weighting))
+    share: torch.Tensor | None = None
+    if weighting is not None:
+        share = k_weighted_share(y, hop, weighting)
+    halves = _HalfFrames(y, n_frames, hop, share)
     if window > 1:
         # One smooth correction, not refined: where the decoder drew a burst a frame away from
         # the input's, no gain meets every overlapping span, and refining oscillates there.
@@ -152,22 +176,23 @@ def match_levels(
 class _HalfFrames:
     """What the refinement needs of ``y`` [shape=(B, 1, T * hop)], per half frame ``k``.
 
-    ``moments[:, k]`` are the sums of ``e**2``, ``u * e**2`` and ``u**2 * e**2`` over the half
-    frame, with ``e`` the signal whose energy is matched (``weighted``, the K-weighted ``y``,
-    or ``y`` itself) and ``u = j / (hop / 2)`` the sample's place between the two knots (as the
-    linear curve interpolates); ``block_peaks[:, k, b]`` is the sample peak of block ``b`` of
+    ``moments[:, k]`` are the sums of ``y**2``, ``u * y**2`` and ``u**2 * y**2`` over the half
+    frame, times its frame's ``share`` of K-weighted energy [shape=(B, T)] when given, with
+    ``u = j / (hop / 2)`` the sample's place between the two knots (as the linear curve
+    interpolates); ``block_peaks[:, k, b]`` is the sample peak of block ``b`` of
     ``n_blocks`` in it, and ``block_u`` the first and last ``u`` of each block.
     """
 
     def __init__(
-        self, y: torch.Tensor, n_frames: int, hop: int, weighted: torch.Tensor | None = None
+        self, y: torch.Tensor, n_frames: int, hop: int, share: torch.Tensor | None = None
     ) -> None:
         half = hop // 2
         n_blocks = 16 if half % 16 == 0 else 1  # hop is a power of two: 32 samples at 1024
         segments = y.reshape(y.shape[0], 2 * n_frames, half)
-        energies = segments if weighted is None else weighted.reshape(segments.shape)
         u = torch.arange(half, dtype=y.dtype, device=y.device) / half
-        self.moments = energies.square() @ torch.stack([torch.ones_like(u), u, u * u], dim=1)
+        self.moments = segments.square() @ torch.stack([torch.ones_like(u), u, u * u], dim=1)
+        if share is not None:
+            self.moments = self.moments * share.repeat_interleave(2, dim=1).unsqueeze(2)
         blocked = segments.abs().reshape(y.shape[0], 2 * n_frames, n_blocks, -1)
         self.block_peaks = blocked.amax(dim=3)
         blocks = u.reshape(n_blocks, -1)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from latentroom.codecs.builtin_config import LONG_DECIMATION, LOWPASS_TAPS, BuiltinConfig
-from latentroom.codecs.builtin_levels import frame_levels, k_weighting_filters, match_levels
+from latentroom.codecs.builtin_levels import frame_levels, k_weighting_bins, match_levels
 
 
 def _lowpass_kernel() -> torch.Tensor:
@@ -67,7 +67,7 @@ class Encoder(nn.Module):
 
     window: torch.Tensor
     window_short: torch.Tensor
-    k_filters: torch.Tensor
+    k_bins: torch.Tensor
     window_long: torch.Tensor
     lowpass: torch.Tensor
 
@@ -111,8 +111,8 @@ class Encoder(nn.Module):
         self.head = nn.Conv1d(config.channels, 2 * config.latent_dim, 3, padding=1)
         self.level_channels = config.level_channels
         self.level_k_weighted = config.level_k_weighted
-        filters = k_weighting_filters(config.sample_rate)
-        self.register_buffer("k_filters", filters, persistent=False)
+        bins = k_weighting_bins(config.sample_rate, config.hop_length)
+        self.register_buffer("k_bins", bins, persistent=False)
 
     def _log_magnitude(
         self, x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, n_bins: int
@@ -160,7 +160,7 @@ class Encoder(nn.Module):
         if self.level_channels:
             weighting: torch.Tensor | None = None
             if self.level_k_weighted:
-                weighting = self.k_filters
+                weighting = self.k_bins
             levels = frame_levels(flat[:, : n_frames * self.hop_length], self.hop_length, weighting)
             mu = torch.cat([mu, levels], dim=1)
         return mu, logvar[..., :n_frames].clamp(-12.0, 6.0)
@@ -175,7 +175,7 @@ class Decoder(nn.Module):
     window: torch.Tensor
     window_fine: torch.Tensor
     bin_advance: torch.Tensor
-    k_filters: torch.Tensor
+    k_bins: torch.Tensor
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__()
@@ -201,8 +201,8 @@ class Decoder(nn.Module):
         self.level_channels = config.level_channels
         self.level_window = config.level_window
         self.level_k_weighted = config.level_k_weighted
-        filters = k_weighting_filters(config.sample_rate)
-        self.register_buffer("k_filters", filters, persistent=False)
+        bins = k_weighting_bins(config.sample_rate, config.hop_length)
+        self.register_buffer("k_bins", bins, persistent=False)
         self.input = nn.Conv1d(config.code_dim, config.channels, 3, padding=1)
         self.latent_blocks = _blocks(config, config.n_decoder_latent_blocks)
         upsample = config.hop_length // self.main_hop
@@ -271,7 +271,7 @@ class Decoder(nn.Module):
                 blend = torch.sigmoid(gate(latent)).squeeze(1)
             weighting: torch.Tensor | None = None
             if self.level_k_weighted:
-                weighting = self.k_filters
+                weighting = self.k_bins
             levels = z[:, -self.level_channels :]
             y = match_levels(y, levels, self.hop_length, self.level_window, blend, weighting)
         return y
