@@ -280,6 +280,39 @@ def test_a_k_weighted_level_term_sees_a_tilt_the_plain_one_does_not():
     assert float(weighted(low * gain[1] / gain[0], high)["level"]) < 0.02
 
 
+def _hit(rate: int, attack_seconds: float) -> torch.Tensor:
+    """0.5 s: silence, then a noise burst entering at 0.25 s over ``attack_seconds`` (0: at
+    once) [shape=(1, 1, N)]. Noise keeps every bin far above the onset floor."""
+    t = torch.arange(rate // 2) / rate
+    envelope = ((t - 0.25) / max(attack_seconds, 1e-9)).clamp(0.0, 1.0)
+    noise = torch.randn(t.shape, generator=torch.Generator().manual_seed(0))
+    return (0.1 * envelope * noise).reshape(1, 1, -1)
+
+
+def test_the_onset_term_reads_a_smeared_hit_and_ignores_a_gain():
+    from latentroom.evaluation.onsets import onset_flux
+    from latentroom.train.losses import onset_fft_size
+
+    rate = 48_000
+    assert [onset_fft_size(r) for r in (48_000, 44_100, 16_000)] == [512, 512, 128]
+    loss = ReconstructionLoss(rate, onset_weight=1.0)
+    sharp = _hit(rate, 0.0)
+    # 12 dB down: the same rises, but from silence the hit rises ln(4) less above the floor in
+    # its one onset frame, out of the 187 frame-to-frame rises of 0.5 s.
+    assert float(loss(sharp * 0.25, sharp)["onset"]) == pytest.approx(np.log(4.0) / 187, rel=0.1)
+    smeared = float(loss(_hit(rate, 0.04), sharp)["onset"])
+    slightly = float(loss(_hit(rate, 0.01), sharp)["onset"])
+    assert smeared > slightly > 0.01
+    # Against silence the term is the input's mean flux: codec eval's onset strength (in dB)
+    # over 20 / ln(10).
+    flux_db, _, _ = onset_flux(sharp.reshape(-1).numpy(), rate)
+    silent = float(loss(sharp * 0.0, sharp)["onset"])
+    assert silent == pytest.approx(flux_db.mean() * np.log(10.0) / 20.0, rel=0.1)
+    terms = loss(_hit(rate, 0.04), sharp)
+    unweighted = ReconstructionLoss(rate)(_hit(rate, 0.04), sharp)
+    assert float(terms["total"]) == pytest.approx(float(unweighted["total"]) + smeared, rel=1e-5)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -288,6 +321,7 @@ def test_a_k_weighted_level_term_sees_a_tilt_the_plain_one_does_not():
         pytest.param({"min_lr_ratio": 0.0}, "min_lr_ratio must be in", id="min-lr"),
         pytest.param({"val_fraction": 0.6}, "val_fraction must be in", id="val"),
         pytest.param({"gain_db": (0.0, -6.0)}, "low <= high", id="gain"),
+        pytest.param({"onset_weight": -1.0}, "onset_weight must be >= 0", id="onset"),
         pytest.param({"beta": -1.0}, "beta must be >= 0", id="beta"),
     ],
 )

@@ -28,6 +28,7 @@ class TrainConfig:
     kl_warmup_steps: int = 1000  # KL weight rises linearly from 0 to beta over these steps
     mel_weight: float = 1.0  # weight of the log-mel L1 term beside the multi-resolution STFT loss
     level_weight: float = 0.0  # weight of the frame/segment log-energy L1 (keeps loudness)
+    onset_weight: float = 0.0  # weight of the log-spectral-flux L1 (keeps onsets sharp)
     gain_db: tuple[float, float] = (-12.0, 0.0)  # random gain range applied to each segment (dB)
     val_fraction: float = 0.1  # tail fraction of every file held out for validation
     n_val_segments: int = 32  # validation segments (taken in order from the held-out tails)
@@ -42,7 +43,7 @@ class TrainConfig:
             _check(name, getattr(self, name), low=0)
         for name in ("segment_seconds", "learning_rate", "grad_clip"):
             _check(name, getattr(self, name), low=0, strict=True)
-        for name in ("weight_decay", "beta", "mel_weight", "level_weight"):
+        for name in ("weight_decay", "beta", "mel_weight", "level_weight", "onset_weight"):
             _check(name, getattr(self, name), low=0)
         if not 0 < self.min_lr_ratio <= 1:
             raise ConfigError(f"min_lr_ratio must be in (0, 1]; got {self.min_lr_ratio}")

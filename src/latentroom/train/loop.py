@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "log.csv"
 CONFIG_FILE = "train_config.json"
-LOG_COLUMNS = ("step", "loss", "stft", "mel", "level", "kl", "beta", "lr", "seconds", "val_loss")
+LOG_COLUMNS = (
+    "step", "loss", "stft", "mel", "level", "onset", "kl", "beta", "lr", "seconds", "val_loss"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ def train_codec(
             mel_weight=config.mel_weight,
             level_weight=config.level_weight,
             level_k_weighted=config.model.level_k_weighted,
+            onset_weight=config.onset_weight,
         )
         loss_fn.to(where.device)
         state = _Run(output_dir, config, model, optimizer, loss_fn, data, started)
@@ -318,7 +321,7 @@ def train_step(
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
     # One device-to-host copy per step instead of four.
-    terms = ("stft", "mel", "level")
+    terms = ("stft", "mel", "level", "onset")
     logged = torch.stack([loss, *(losses[t] for t in terms), kl]).detach().tolist()
     return {**dict(zip(("loss", *terms, "kl"), logged, strict=True)), "beta": beta, "lr": lr}
 
