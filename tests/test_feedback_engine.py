@@ -159,6 +159,36 @@ def test_strength_zero_is_the_codec_reconstruction(tmp_path: Path, room: str) ->
     assert out.n_samples == round(audio.n_samples * backend.codec.sample_rate / 48_000)  # type: ignore[union-attr]
 
 
+def test_the_room_leaves_a_codecs_measured_dims_out_of_the_noise() -> None:
+    """A builtin with level channels: at strength 1 the learned dims are noise, the level
+    channels pass unchanged, so the output keeps the input's frame RMS."""
+    from builtin_tiny import TINY_MODEL
+    from latentroom.audio.types import Audio
+    from latentroom.codecs.builtin import BuiltinCodec
+    from latentroom.codecs.builtin_config import BuiltinConfig
+    from latentroom.codecs.builtin_model import build_model
+    from latentroom.feedback.backends.room import RoomBackend
+
+    config = BuiltinConfig(**TINY_MODEL, level_channels=2)
+    codec = BuiltinCodec(build_model(config, seed=0), config, name="tiny-levels")
+    assert codec.measured_dims == (config.latent_dim, config.latent_dim + 1)
+    assert codec.describe()["measured_dims"] == [config.latent_dim, config.latent_dim + 1]
+    rng = np.random.default_rng(0)
+    envelope = np.repeat([0.02, 0.2, 0.05, 0.3], config.sample_rate // 4)  # levels to keep
+    audio = Audio((envelope * rng.standard_normal(envelope.size))[None], config.sample_rate)
+    decoded: list[np.ndarray] = []
+    decode = codec.decode
+    codec.decode = lambda t, **kw: (decoded.append(t.data), decode(t, **kw))[1]  # type: ignore[method-assign]
+    out = RoomBackend(codec).process(audio, {"strength": 1.0}, seed=3)
+    z = codec.encode(audio).data
+    np.testing.assert_array_equal(decoded[0][:, -2:], z[:, -2:])
+    assert not np.allclose(decoded[0][:, :-2], z[:, :-2], atol=0.1)
+    quarters = out.samples[0, : envelope.size].reshape(4, -1)
+    quarters = quarters[:, quarters.shape[1] // 4 : -quarters.shape[1] // 4]  # away from steps
+    rms_db = 20 * np.log10(np.sqrt((quarters**2).mean(axis=1)))
+    np.testing.assert_allclose(rms_db, 20 * np.log10([0.02, 0.2, 0.05, 0.3]), atol=1.0)
+
+
 def test_existing_run_needs_force(whole: Path, tmp_path: Path, room: str) -> None:
     out = tmp_path / "run"
     shutil.copytree(whole, out)

@@ -45,6 +45,10 @@ class Codec(abc.ABC):
         What the latent is ("posterior-mean", "pre-quantizer", ...), stored in file sidecars.
     stochastic : bool
         True when encode can sample (VAE posterior) or decode draws noise.
+    measured_dims : tuple of int
+        Latent dims that are measurements of the signal, not learned (the builtin's level
+        channels: each frame's log10 RMS and peak); the feedback room leaves them out of its
+        noise. Empty for most codecs.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Codec(abc.ABC):
     device: str = "cpu"  # torch device the model lives on (backends built with device= set it)
     dtype: str = "float32"  # model precision, one of latentroom.devices.DTYPES
     random_init_seed: int | None = None  # seed of random weights (get_codec sets it); None: trained
+    measured_dims: tuple[int, ...] = ()  # dims measured, not learned (the builtin's levels)
 
     @property
     def frame_rate(self) -> float:
@@ -252,4 +257,5 @@ class Codec(abc.ABC):
             "stochastic": self.stochastic,
             "device": self.device,
             "dtype": self.dtype,
+            "measured_dims": list(self.measured_dims),
         }

@@ -54,6 +54,8 @@ class BuiltinCodec(Codec):
         self.channels = 1
         self.hop_length = config.hop_length
         self.latent_dim = config.code_dim
+        # The level channels are the last dims (builtin_levels): RMS, then peak.
+        self.measured_dims = tuple(range(config.latent_dim, config.code_dim))
 
     def modules_for_count(self) -> torch.nn.Module:
         return self.model

@@ -23,7 +23,9 @@ class RoomBackend(Backend):
        1e-3 of its mean (``latent_scale``);
     3. ``z' = gain * (sqrt(1 - s) * z + sqrt(s) * sigma * eps)``, ``eps ~ N(0, 1)`` drawn from a
        ``torch.Generator`` seeded with the pass seed, ``s`` the strength: a zero-mean ``z`` keeps
-       its per-dim variance at gain 1;
+       its per-dim variance at gain 1. The codec's ``measured_dims`` (the builtin's level
+       channels) pass unchanged: mixed towards 0, a log10 level of about -2 would rise towards
+       full scale pass after pass;
     4. decode ``z'`` (same generator for any decoder noise) and cut or zero-pad the result to
        the input's duration at the codec's rate.
 
@@ -50,6 +52,8 @@ class RoomBackend(Backend):
         z = trajectory.data.astype(np.float64)
         eps = torch.randn(z.shape, generator=generator, dtype=torch.float64).numpy()
         mixed = gain * (math.sqrt(1.0 - strength) * z + math.sqrt(strength) * latent_scale(z) * eps)
+        measured = list(self.codec.measured_dims)
+        mixed[:, measured] = z[:, measured]
         decoded = self.codec.decode(
             trajectory.with_data(mixed.astype(np.float32)), generator=generator
         )
